@@ -1,0 +1,210 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { handleAwsImds, ImdsTokens } from './faces/aws-imds.ts';
+import { handleEc2, type FaceContext, type FaceResponse } from './faces/ec2/face.ts';
+import { awsInstanceCatalog, type InstanceCatalog } from './model/catalog.ts';
+import { CloudModel, type Clock } from './model/cloud.ts';
+import { FaultInjector } from './realism/faults.ts';
+import { faultSchema, realismSchema, type RealismInput, type RealismSettings } from './realism/settings.ts';
+import { Throttler } from './realism/throttle.ts';
+
+export interface EmulatorOptions {
+  realism?: RealismInput;
+  catalog?: InstanceCatalog;
+  clock?: Clock;
+}
+
+export interface ListenOptions {
+  host?: string;
+  port?: number;
+  /** Also serve on a unix socket: the data plane's proxy forwards to it from inside the box. */
+  socketPath?: string;
+}
+
+/** The header the in-box proxy sets to the caller's address, so metadata knows which instance asks. */
+export const peerHeader = 'x-emulator-peer';
+
+const maxBodyBytes = 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        reject(new BodyTooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const json = (status: number, value: unknown): FaceResponse => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(value, null, 2),
+});
+
+/**
+ * The local cloud: one cloud-neutral model behind each cloud's wire protocol,
+ * with the realism knobs (latency, throttling, eventual consistency, faults)
+ * and an introspection endpoint, all on one HTTP server.
+ */
+export class Emulator {
+  readonly model: CloudModel;
+  readonly faults = new FaultInjector();
+  readonly throttler: Throttler;
+  private readonly tokens: ImdsTokens;
+  private settings: RealismSettings;
+  private readonly servers: Server[] = [];
+  private socketPath: string | undefined;
+  private readonly faceContext: FaceContext;
+
+  constructor(options: EmulatorOptions = {}) {
+    const clock = options.clock ?? { now: () => Date.now() };
+    this.settings = realismSchema.parse(options.realism ?? {});
+    this.model = new CloudModel({ catalog: options.catalog ?? awsInstanceCatalog(), clock });
+    this.throttler = new Throttler(clock);
+    this.tokens = new ImdsTokens(clock);
+    this.applySettings(this.settings);
+    this.faceContext = {
+      model: this.model,
+      throttler: this.throttler,
+      faults: this.faults,
+      latencyMs: (action) => this.settings.latencyMs[action] ?? this.settings.defaultLatencyMs,
+    };
+  }
+
+  get realism(): RealismSettings {
+    return structuredClone(this.settings);
+  }
+
+  /** Changes some knobs; the rest keep their values. Throws a ZodError on bad input. */
+  configure(partial: RealismInput): RealismSettings {
+    const merged = realismSchema.parse({ ...this.settings, ...partial });
+    this.applySettings(merged);
+    return this.realism;
+  }
+
+  private applySettings(settings: RealismSettings): void {
+    this.settings = settings;
+    this.throttler.enabled = settings.throttling;
+    if (!settings.throttling) this.throttler.reset();
+    this.model.describeLagMs = settings.describeLagMs;
+    this.model.attachDelayMs = settings.attachDelayMs;
+    this.model.detachDelayMs = settings.detachDelayMs;
+  }
+
+  async listen(options: ListenOptions = {}): Promise<{ url: string; socketPath?: string }> {
+    const tcp = createServer((req, res) => void this.serve(req, res));
+    tcp.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    });
+    this.servers.push(tcp);
+    const address = tcp.address() as AddressInfo;
+    const url = `http://${address.address}:${address.port}`;
+    if (!options.socketPath) return { url };
+    await rm(options.socketPath, { force: true });
+    const unix = createServer((req, res) => void this.serve(req, res));
+    await new Promise<void>((resolve, reject) => {
+      unix.once('error', reject);
+      unix.listen(options.socketPath, () => resolve());
+    });
+    this.servers.push(unix);
+    this.socketPath = options.socketPath;
+    return { url, socketPath: options.socketPath };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.servers.splice(0).map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
+    if (this.socketPath) await rm(this.socketPath, { force: true });
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let response: FaceResponse;
+    try {
+      response = await this.route(req);
+    } catch (err) {
+      response = err instanceof BodyTooLarge ? json(413, { error: 'request body too large' }) : json(500, { error: 'internal error' });
+    }
+    if (res.destroyed) return;
+    res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
+    res.end(req.method === 'HEAD' ? undefined : response.body);
+  }
+
+  /** Dispatches by path and protocol; every branch answers, none throws on bad input. */
+  private async route(req: IncomingMessage): Promise<FaceResponse> {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const path = url.pathname;
+    if (path.startsWith('/_emulator/')) return this.control(req, path);
+    const scoped = /^\/_instance\/([^/]+)(\/.*)$/.exec(path);
+    if (scoped) return this.metadata(req, decodeURIComponent(scoped[1] ?? ''), scoped[2] ?? '/');
+    if (path.startsWith('/latest/')) {
+      const peer = req.headers[peerHeader];
+      const instanceId = typeof peer === 'string' ? this.instanceByAddress(peer) : undefined;
+      if (!instanceId) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' };
+      return this.metadata(req, instanceId, path);
+    }
+    if (req.method === 'POST' && path === '/') return handleEc2(this.faceContext, await readBody(req));
+    return json(404, { error: `no such endpoint: ${req.method} ${path}` });
+  }
+
+  private metadata(req: IncomingMessage, instanceId: string, path: string): FaceResponse {
+    return handleAwsImds(this.model, this.tokens, instanceId, { method: req.method ?? 'GET', path, headers: req.headers });
+  }
+
+  private instanceByAddress(address: string): string | undefined {
+    return this.model.listInterfaces().find((nic) => nic.primaryIp === address && nic.attachment)?.attachment?.instanceId;
+  }
+
+  private async control(req: IncomingMessage, path: string): Promise<FaceResponse> {
+    const parseJson = async (): Promise<unknown> => {
+      try {
+        return JSON.parse((await readBody(req)) || '{}');
+      } catch {
+        throw new z.ZodError([{ code: 'custom', path: [], message: 'body is not valid JSON', input: undefined }]);
+      }
+    };
+    try {
+      if (path === '/_emulator/state' && req.method === 'GET') {
+        return json(200, { ...this.model.snapshot(), realism: this.settings, pendingFaults: this.faults.pending() });
+      }
+      if (path === '/_emulator/settings' && req.method === 'GET') return json(200, this.settings);
+      if (path === '/_emulator/settings' && (req.method === 'PUT' || req.method === 'POST')) {
+        return json(200, this.configure(realismSchema.partial().parse(await parseJson()) as RealismInput));
+      }
+      if (path === '/_emulator/faults' && req.method === 'POST') {
+        const fault = faultSchema.parse(await parseJson());
+        this.faults.failNext(fault.action, fault.count, { code: fault.code, message: fault.message, ...(fault.status ? { status: fault.status } : {}) });
+        return json(200, this.faults.pending());
+      }
+      if (path === '/_emulator/faults' && req.method === 'DELETE') {
+        this.faults.clear();
+        return json(200, {});
+      }
+    } catch (err) {
+      if (err instanceof z.ZodError) return json(400, { error: 'invalid request', issues: err.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`) });
+      throw err;
+    }
+    return json(404, { error: `no such endpoint: ${req.method} ${path}` });
+  }
+}

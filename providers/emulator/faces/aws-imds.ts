@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import type { CloudModel, Instance, NetworkInterface } from '../model/cloud.ts';
+import type { Clock } from '../model/cloud.ts';
+import { ownerId } from './ec2/actions.ts';
+import type { FaceResponse } from './ec2/face.ts';
+
+/** IMDSv2 session tokens: PUT /latest/api/token, then GETs carry the token. */
+export class ImdsTokens {
+  private readonly tokens = new Map<string, { instanceId: string; expiresAt: number }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  issue(instanceId: string, ttlSeconds: number): string {
+    const token = randomBytes(24).toString('base64url');
+    this.tokens.set(token, { instanceId, expiresAt: this.clock.now() + ttlSeconds * 1000 });
+    return token;
+  }
+
+  valid(token: string | undefined, instanceId: string): boolean {
+    if (!token) return false;
+    const entry = this.tokens.get(token);
+    if (!entry) return false;
+    if (entry.expiresAt <= this.clock.now()) {
+      this.tokens.delete(token);
+      return false;
+    }
+    return entry.instanceId === instanceId;
+  }
+}
+
+const text = (status: number, body: string): FaceResponse => ({ status, headers: { 'content-type': 'text/plain' }, body });
+const notFound = (): FaceResponse => text(404, 'Not Found');
+
+/** A directory listing: children that are directories end in '/'. */
+type Tree = { [name: string]: string | Tree };
+
+function interfaceTree(model: CloudModel, nic: NetworkInterface): Tree {
+  const subnet = model.getSubnet(nic.subnetId);
+  const vpc = model.getVpc(nic.vpcId);
+  const tree: Tree = {
+    'device-number': String(nic.attachment?.deviceIndex ?? 0),
+    'interface-id': nic.id,
+    'local-ipv4s': [nic.primaryIp, ...nic.secondaryIps].join('\n'),
+    mac: nic.mac,
+    'owner-id': ownerId,
+    'security-group-ids': nic.securityGroupIds.join('\n'),
+    'subnet-id': nic.subnetId,
+    'subnet-ipv4-cidr-block': subnet.cidr,
+    'vpc-id': nic.vpcId,
+    'vpc-ipv4-cidr-block': vpc.cidrs[0] ?? '',
+    'vpc-ipv4-cidr-blocks': vpc.cidrs.join('\n'),
+  };
+  // A leaf that does not apply is absent (404), as on EC2.
+  if (nic.prefixes.length > 0) tree['ipv4-prefix'] = nic.prefixes.join('\n');
+  return tree;
+}
+
+function metadataTree(model: CloudModel, instance: Instance): Tree {
+  const attached = model.attachedInterfaces(instance.id);
+  const primary = attached.find((nic) => nic.id === instance.primaryInterfaceId);
+  const macs: Tree = {};
+  for (const nic of attached) macs[nic.mac] = interfaceTree(model, nic);
+  return {
+    'ami-id': 'ami-0123456789abcdef0',
+    hostname: `ip-${(primary?.primaryIp ?? '').replaceAll('.', '-')}.${instance.region}.compute.internal`,
+    'instance-id': instance.id,
+    'instance-type': instance.type,
+    'local-ipv4': primary?.primaryIp ?? '',
+    mac: primary?.mac ?? '',
+    network: { interfaces: { macs } },
+    placement: { 'availability-zone': instance.zone, region: instance.region },
+    'security-groups': (primary?.securityGroupIds ?? []).join('\n'),
+  };
+}
+
+function lookup(tree: Tree, segments: string[]): string | Tree | undefined {
+  let node: string | Tree | undefined = tree;
+  for (const segment of segments) {
+    if (node === undefined || typeof node === 'string') return undefined;
+    node = Object.hasOwn(node, segment) ? node[segment] : undefined;
+  }
+  return node;
+}
+
+function listing(tree: Tree): string {
+  return Object.entries(tree)
+    .map(([name, child]) => (typeof child === 'string' ? name : `${name}/`))
+    .join('\n');
+}
+
+export interface ImdsRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+const header = (request: ImdsRequest, name: string): string | undefined => {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/** The EC2 instance metadata service (IMDSv2 only: tokens are required). */
+export function handleAwsImds(model: CloudModel, tokens: ImdsTokens, instanceId: string, request: ImdsRequest): FaceResponse {
+  let instance: Instance;
+  try {
+    instance = model.getInstance(instanceId);
+  } catch {
+    return notFound();
+  }
+  if (request.path === '/latest/api/token') {
+    if (request.method !== 'PUT') return text(405, 'Method Not Allowed');
+    const ttl = Number(header(request, 'x-aws-ec2-metadata-token-ttl-seconds'));
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 21600) return text(400, 'Bad Request');
+    return { status: 200, headers: { 'content-type': 'text/plain', 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) }, body: tokens.issue(instance.id, ttl) };
+  }
+  if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'Method Not Allowed');
+  if (!tokens.valid(header(request, 'x-aws-ec2-metadata-token'), instance.id)) return text(401, 'Unauthorized');
+  if (request.path === '/latest/meta-data' || request.path === '/latest/meta-data/') return text(200, listing(metadataTree(model, instance)));
+  if (!request.path.startsWith('/latest/meta-data/')) return notFound();
+  const segments = request.path.slice('/latest/meta-data/'.length).split('/');
+  const isDirectory = segments[segments.length - 1] === '';
+  if (isDirectory) segments.pop();
+  const node = lookup(metadataTree(model, instance), segments.map(decodeURIComponent));
+  if (node === undefined) return notFound();
+  return text(200, typeof node === 'string' ? node : listing(node));
+}

@@ -1,0 +1,375 @@
+import type { CloudModel, NetworkInterface } from '../../model/cloud.ts';
+import { ModelError } from '../../model/errors.ts';
+import { QueryError, filterMatches, type Filter, type QueryParams } from './query.ts';
+import type { XmlObject } from './xml.ts';
+
+/** The emulated account that owns everything. */
+export const ownerId = '111122223333';
+
+type Handler = (model: CloudModel, params: QueryParams) => Promise<XmlObject> | XmlObject;
+
+const ok: XmlObject = { return: true };
+
+function interfaceXml(nic: NetworkInterface, groupNames: Map<string, string>): XmlObject {
+  const attachment = nic.attachment;
+  return {
+    networkInterfaceId: nic.id,
+    subnetId: nic.subnetId,
+    vpcId: nic.vpcId,
+    availabilityZone: nic.zone,
+    description: nic.description,
+    ownerId,
+    requesterManaged: false,
+    status: nic.status,
+    macAddress: nic.mac,
+    privateIpAddress: nic.primaryIp,
+    sourceDestCheck: true,
+    interfaceType: 'interface',
+    groupSet: nic.securityGroupIds.map((groupId) => ({ groupId, groupName: groupNames.get(groupId) ?? groupId })),
+    attachment: attachment
+      ? {
+          attachmentId: attachment.id,
+          instanceId: attachment.instanceId,
+          instanceOwnerId: ownerId,
+          deviceIndex: attachment.deviceIndex,
+          networkCardIndex: attachment.networkCardIndex,
+          status: attachment.status,
+          deleteOnTermination: attachment.deleteOnTermination,
+        }
+      : undefined,
+    tagSet: Object.entries(nic.tags).map(([key, value]) => ({ key, value })),
+    privateIpAddressesSet: [
+      { privateIpAddress: nic.primaryIp, primary: true },
+      ...nic.secondaryIps.map((privateIpAddress) => ({ privateIpAddress, primary: false })),
+    ],
+    ipv4PrefixSet: nic.prefixes.map((ipv4Prefix) => ({ ipv4Prefix })),
+  };
+}
+
+function groupNames(model: CloudModel): Map<string, string> {
+  return new Map(model.listSecurityGroups().map((group) => [group.id, group.name]));
+}
+
+/** Matches `tag:Key`, `tag-key` and the named fields each resource exposes. */
+function matchesFilters(filters: Filter[], fields: (name: string) => string[] | undefined, tags: Record<string, string>): boolean {
+  return filters.every((filter) => {
+    if (filter.name.startsWith('tag:')) return filterMatches(filter.values, tags[filter.name.slice(4)]);
+    if (filter.name === 'tag-key') return Object.keys(tags).some((key) => filterMatches(filter.values, key));
+    const actual = fields(filter.name);
+    if (actual === undefined) throw new QueryError('InvalidParameterValue', `The filter '${filter.name}' is invalid`);
+    return actual.some((value) => filterMatches(filter.values, value));
+  });
+}
+
+function interfaceField(nic: NetworkInterface, name: string): string[] | undefined {
+  switch (name) {
+    case 'network-interface-id':
+      return [nic.id];
+    case 'attachment.instance-id':
+      return nic.attachment ? [nic.attachment.instanceId] : [];
+    case 'attachment.attachment-id':
+      return nic.attachment ? [nic.attachment.id] : [];
+    case 'attachment.status':
+      return nic.attachment ? [nic.attachment.status] : [];
+    case 'attachment.device-index':
+      return nic.attachment ? [String(nic.attachment.deviceIndex)] : [];
+    case 'status':
+      return [nic.status];
+    case 'subnet-id':
+      return [nic.subnetId];
+    case 'vpc-id':
+      return [nic.vpcId];
+    case 'availability-zone':
+      return [nic.zone];
+    case 'description':
+      return [nic.description];
+    case 'mac-address':
+      return [nic.mac];
+    case 'private-ip-address':
+    case 'addresses.private-ip-address':
+      return [nic.primaryIp, ...nic.secondaryIps];
+    case 'group-id':
+      return nic.securityGroupIds;
+    case 'owner-id':
+      return [ownerId];
+    default:
+      return undefined;
+  }
+}
+
+/** Paging with an opaque token that carries the offset. */
+function page<T>(items: T[], params: QueryParams, maxResultsRange: [number, number]): { items: T[]; nextToken?: string } {
+  const maxResults = params.int('MaxResults', maxResultsRange[0], maxResultsRange[1]);
+  const token = params.optional('NextToken');
+  let start = 0;
+  if (token !== undefined) {
+    const decoded = /^o(\d+)$/.exec(Buffer.from(token, 'base64url').toString());
+    if (!decoded) throw new QueryError('InvalidParameterValue', `The token '${token}' is invalid`);
+    start = Number(decoded[1]);
+  }
+  if (maxResults === undefined) return { items: items.slice(start) };
+  const end = start + maxResults;
+  return {
+    items: items.slice(start, end),
+    ...(end < items.length ? { nextToken: Buffer.from(`o${end}`).toString('base64url') } : {}),
+  };
+}
+
+const describeNetworkInterfaces: Handler = (model, params) => {
+  const ids = params.list('NetworkInterfaceId');
+  const filters = params.filters();
+  if (ids.length > 0 && params.optional('MaxResults') !== undefined) {
+    throw new QueryError('InvalidParameterCombination', 'The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults');
+  }
+  let all = model.describeInterfaces().sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  if (ids.length > 0) {
+    const known = new Set(all.map((nic) => nic.id));
+    const missing = ids.filter((id) => !known.has(id));
+    if (missing.length > 0) throw new ModelError('InterfaceNotFound', `The networkInterface ID '${missing.join(', ')}' does not exist`);
+    all = all.filter((nic) => ids.includes(nic.id));
+  }
+  const matching = all.filter((nic) => matchesFilters(filters, (name) => interfaceField(nic, name), nic.tags));
+  const paged = page(matching, params, [5, 1000]);
+  const names = groupNames(model);
+  return {
+    networkInterfaceSet: paged.items.map((nic) => interfaceXml(nic, names)),
+    nextToken: paged.nextToken,
+  };
+};
+
+const createNetworkInterface: Handler = (model, params) => {
+  const subnetId = params.required('SubnetId');
+  const tagSpecs = tagSpecifications(params);
+  const primaryIp = params.optional('PrivateIpAddress');
+  const nic = model.createInterface({
+    subnetId,
+    securityGroupIds: params.list('SecurityGroupId'),
+    description: params.optional('Description') ?? '',
+    tags: tagSpecs['network-interface'] ?? {},
+    secondaryIpCount: params.int('SecondaryPrivateIpAddressCount', 1, 1000),
+    prefixCount: params.int('Ipv4PrefixCount', 1, 1000),
+    ...(primaryIp ? { primaryIp } : {}),
+  });
+  return { networkInterface: interfaceXml(nic, groupNames(model)) };
+};
+
+function tagSpecifications(params: QueryParams): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (let i = 1; ; i++) {
+    const type = params.optional(`TagSpecification.${i}.ResourceType`);
+    if (type === undefined) return out;
+    out[type] = { ...(out[type] ?? {}), ...params.tags(`TagSpecification.${i}.`) };
+  }
+}
+
+const attachNetworkInterface: Handler = (model, params) => {
+  const attachment = model.attachInterface(
+    params.required('NetworkInterfaceId'),
+    params.required('InstanceId'),
+    params.requiredInt('DeviceIndex', 0, 1000),
+    params.int('NetworkCardIndex', 0, 1000) ?? 0,
+  );
+  return { attachmentId: attachment.id, networkCardIndex: attachment.networkCardIndex };
+};
+
+const modifyNetworkInterfaceAttribute: Handler = (model, params) => {
+  const interfaceId = params.required('NetworkInterfaceId');
+  const attachmentId = params.optional('Attachment.AttachmentId');
+  const deleteOnTermination = params.bool('Attachment.DeleteOnTermination');
+  const description = params.optional('Description.Value');
+  const groups = params.list('SecurityGroupId');
+  if (attachmentId === undefined && description === undefined && groups.length === 0) {
+    throw new QueryError('MissingParameter', 'The request must contain an attribute to modify');
+  }
+  if (attachmentId !== undefined) {
+    if (deleteOnTermination === undefined) throw new QueryError('MissingParameter', 'The request must contain the parameter Attachment.DeleteOnTermination');
+    model.setDeleteOnTermination(interfaceId, attachmentId, deleteOnTermination);
+  } else {
+    model.getInterface(interfaceId);
+  }
+  return ok;
+};
+
+const assignPrivateIpAddresses: Handler = async (model, params) => {
+  const interfaceId = params.required('NetworkInterfaceId');
+  const ipCount = params.int('SecondaryPrivateIpAddressCount', 1, 1000);
+  const ips = params.list('PrivateIpAddress');
+  const prefixCount = params.int('Ipv4PrefixCount', 1, 1000);
+  const prefixes = params.list('Ipv4Prefix');
+  const wantsIps = ipCount !== undefined || ips.length > 0;
+  const wantsPrefixes = prefixCount !== undefined || prefixes.length > 0;
+  if (!wantsIps && !wantsPrefixes) {
+    throw new QueryError('MissingParameter', 'Either PrivateIpAddresses, SecondaryPrivateIpAddressCount, Ipv4Prefixes or Ipv4PrefixCount must be given');
+  }
+  if (wantsIps && wantsPrefixes) {
+    throw new QueryError('InvalidParameterCombination', 'Addresses and prefixes cannot be assigned in the same request');
+  }
+  const change = await model.assignAddresses(interfaceId, { ipCount, ips, prefixCount, prefixes });
+  return {
+    networkInterfaceId: interfaceId,
+    assignedPrivateIpAddressesSet: change.ips.map((privateIpAddress) => ({ privateIpAddress })),
+    assignedIpv4PrefixSet: change.prefixes.map((ipv4Prefix) => ({ ipv4Prefix })),
+  };
+};
+
+const unassignPrivateIpAddresses: Handler = async (model, params) => {
+  const interfaceId = params.required('NetworkInterfaceId');
+  const ips = params.list('PrivateIpAddress');
+  const prefixes = params.list('Ipv4Prefix');
+  if (ips.length === 0 && prefixes.length === 0) throw new QueryError('MissingParameter', 'The request must contain PrivateIpAddress or Ipv4Prefix');
+  await model.releaseAddresses(interfaceId, { ips, prefixes });
+  return ok;
+};
+
+const detachNetworkInterface: Handler = (model, params) => {
+  model.detachInterface(params.required('AttachmentId'));
+  return ok;
+};
+
+const deleteNetworkInterface: Handler = (model, params) => {
+  model.deleteInterface(params.required('NetworkInterfaceId'));
+  return ok;
+};
+
+const createTags: Handler = (model, params) => {
+  const resources = params.list('ResourceId');
+  if (resources.length === 0) throw new QueryError('MissingParameter', 'The request must contain the parameter ResourceId');
+  const tags = params.tags();
+  if (Object.keys(tags).length === 0) throw new QueryError('MissingParameter', 'The request must contain the parameter Tag');
+  model.tagResources(resources, tags);
+  return ok;
+};
+
+const describeSubnets: Handler = (model, params) => {
+  const ids = params.list('SubnetId');
+  const filters = params.filters();
+  let subnets = model.listSubnets();
+  if (ids.length > 0) {
+    const missing = ids.filter((id) => !subnets.some((subnet) => subnet.id === id));
+    if (missing.length > 0) throw new ModelError('SubnetNotFound', `The subnet ID '${missing.join(', ')}' does not exist`);
+    subnets = subnets.filter((subnet) => ids.includes(subnet.id));
+  }
+  const matching = subnets.filter((subnet) =>
+    matchesFilters(
+      filters,
+      (name) =>
+        ({
+          'subnet-id': [subnet.id],
+          'vpc-id': [subnet.vpcId],
+          'availability-zone': [subnet.zone],
+          'cidr-block': [subnet.cidr],
+          'cidr-block-association.cidr-block': [subnet.cidr],
+          state: ['available'],
+        })[name],
+      subnet.tags,
+    ),
+  );
+  const paged = page(matching, params, [5, 1000]);
+  return {
+    subnetSet: paged.items.map((subnet) => ({
+      subnetId: subnet.id,
+      subnetArn: `arn:aws:ec2:${model.getVpc(subnet.vpcId).region}:${ownerId}:subnet/${subnet.id}`,
+      state: 'available',
+      ownerId,
+      vpcId: subnet.vpcId,
+      cidrBlock: subnet.cidr,
+      availableIpAddressCount: subnet.freeAddresses,
+      availabilityZone: subnet.zone,
+      defaultForAz: false,
+      mapPublicIpOnLaunch: false,
+      tagSet: Object.entries(subnet.tags).map(([key, value]) => ({ key, value })),
+    })),
+    nextToken: paged.nextToken,
+  };
+};
+
+const describeInstanceTypes: Handler = (model, params) => {
+  const names = params.list('InstanceType');
+  if (names.length === 0 && params.filters().length === 0 && params.optional('MaxResults') === undefined) {
+    throw new QueryError('MissingParameter', 'The emulator answers DescribeInstanceTypes for named InstanceType values only');
+  }
+  const types = names.map((name) => {
+    const type = model.catalog.get(name);
+    if (!type) throw new QueryError('InvalidParameterValue', `The following supplied instance types do not exist: [${name}]`);
+    return type;
+  });
+  return {
+    instanceTypeSet: types.map((type) => ({
+      instanceType: type.name,
+      hypervisor: type.hypervisor || undefined,
+      bareMetal: type.bareMetal,
+      currentGeneration: true,
+      networkInfo: {
+        maximumNetworkInterfaces: type.maxInterfaces,
+        maximumNetworkCards: 1,
+        defaultNetworkCardIndex: 0,
+        ipv4AddressesPerInterface: type.ipv4PerInterface,
+        ipv6AddressesPerInterface: type.ipv4PerInterface,
+        ipv6Supported: true,
+        networkCards: [{ networkCardIndex: 0, maximumNetworkInterfaces: type.maxInterfaces }],
+      },
+    })),
+  };
+};
+
+const describeInstances: Handler = (model, params) => {
+  const ids = params.list('InstanceId');
+  const filters = params.filters();
+  const instances = model.listInstances().filter((instance) => ids.length === 0 || ids.includes(instance.id));
+  const missing = ids.filter((id) => !instances.some((instance) => instance.id === id));
+  if (missing.length > 0) throw new ModelError('InstanceNotFound', `The instance ID '${missing.join(', ')}' does not exist`);
+  const names = groupNames(model);
+  const matching = instances.filter((instance) =>
+    matchesFilters(
+      filters,
+      (name) =>
+        ({
+          'instance-id': [instance.id],
+          'instance-type': [instance.type],
+          'vpc-id': [instance.vpcId],
+          'subnet-id': [instance.subnetId],
+          'availability-zone': [instance.zone],
+          'instance-state-name': [instance.state],
+        })[name],
+      instance.tags,
+    ),
+  );
+  return {
+    reservationSet: matching.map((instance) => {
+      const nics = model.listInterfaces().filter((nic) => nic.attachment?.instanceId === instance.id);
+      const primary = nics.find((nic) => nic.id === instance.primaryInterfaceId);
+      return {
+        reservationId: `r-${instance.id.slice(2)}`,
+        ownerId,
+        instancesSet: [
+          {
+            instanceId: instance.id,
+            instanceType: instance.type,
+            placement: { availabilityZone: instance.zone },
+            instanceState: { code: instance.state === 'running' ? 16 : 48, name: instance.state },
+            privateIpAddress: primary?.primaryIp,
+            subnetId: instance.subnetId,
+            vpcId: instance.vpcId,
+            tagSet: Object.entries(instance.tags).map(([key, value]) => ({ key, value })),
+            networkInterfaceSet: nics.map((nic) => interfaceXml(nic, names)),
+          },
+        ],
+      };
+    }),
+  };
+};
+
+export const ec2Actions: Record<string, Handler> = {
+  DescribeNetworkInterfaces: describeNetworkInterfaces,
+  CreateNetworkInterface: createNetworkInterface,
+  AttachNetworkInterface: attachNetworkInterface,
+  ModifyNetworkInterfaceAttribute: modifyNetworkInterfaceAttribute,
+  AssignPrivateIpAddresses: assignPrivateIpAddresses,
+  UnassignPrivateIpAddresses: unassignPrivateIpAddresses,
+  DetachNetworkInterface: detachNetworkInterface,
+  DeleteNetworkInterface: deleteNetworkInterface,
+  CreateTags: createTags,
+  DescribeSubnets: describeSubnets,
+  DescribeInstanceTypes: describeInstanceTypes,
+  DescribeInstances: describeInstances,
+};

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/**
+ * The realism knobs of the emulator, all zero/off by default so tests are
+ * fast; `npm start` and the scale simulations turn them up.
+ */
+export const realismSchema = z
+  .object({
+    /** Delay before answering, per action name (e.g. `AttachNetworkInterface`), in ms. */
+    latencyMs: z.record(z.string(), z.number().int().min(0).max(120_000)).default({}),
+    /** Delay applied to every action without its own entry. */
+    defaultLatencyMs: z.number().int().min(0).max(120_000).default(0),
+    /** Account-level token buckets with each cloud's documented sizes. */
+    throttling: z.boolean().default(false),
+    /** Describe calls see the state as it was this long ago. */
+    describeLagMs: z.number().int().min(0).max(600_000).default(0),
+    /** Time an attachment spends `attaching` (and detachment `detaching`). */
+    attachDelayMs: z.number().int().min(0).max(600_000).default(0),
+    detachDelayMs: z.number().int().min(0).max(600_000).default(0),
+  })
+  .strict();
+
+export type RealismSettings = z.infer<typeof realismSchema>;
+export type RealismInput = z.input<typeof realismSchema>;
+
+export const faultSchema = z
+  .object({
+    action: z.string().min(1),
+    count: z.number().int().min(1).max(1_000_000),
+    code: z.string().min(1),
+    message: z.string().default('injected fault'),
+    status: z.number().int().min(400).max(599).optional(),
+  })
+  .strict();
