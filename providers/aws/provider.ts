@@ -1,0 +1,389 @@
+import {
+  AssignPrivateIpAddressesCommand,
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
+  DeleteNetworkInterfaceCommand,
+  DescribeInstanceTypesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSubnetsCommand,
+  DetachNetworkInterfaceCommand,
+  EC2Client,
+  ModifyNetworkInterfaceAttributeCommand,
+  UnassignPrivateIpAddressesCommand,
+  type Filter,
+  type _InstanceType,
+  type NetworkInterface as Ec2NetworkInterface,
+} from '@aws-sdk/client-ec2';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type {
+  AddressRequest,
+  AssignedAddresses,
+  CloudInterface,
+  CreateInterfaceRequest,
+  InstanceLimits,
+  InstanceMetadata,
+  InterfaceStatus,
+  MetadataInterface,
+  NodeProvider,
+  SubnetInfo,
+} from '../contract.ts';
+import { CloudError, isCloudError } from '../errors.ts';
+import { toCloudError } from './errors.ts';
+import { ImdsClient } from './imds.ts';
+
+/** Wraps every cloud call: ipamd puts its shared rate limiter and metrics here. */
+export type CallWrapper = <T>(operation: string, call: () => Promise<T>) => Promise<T>;
+
+export interface AwsProviderOptions {
+  /** Region; read from instance metadata when absent. */
+  region?: string;
+  /** EC2 endpoint; when absent the SDK's standard settings apply (AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL). */
+  ec2Endpoint?: string;
+  /** Instance metadata base URL (EC2: http://169.254.169.254). */
+  imdsEndpoint?: string;
+  /** Credentials; when absent the SDK's default chain applies. */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** SDK attempts per call, retries of throttling included (SDK default: 3). */
+  maxAttempts?: number;
+  /** How long to wait for a detaching interface to become deletable. */
+  detachTimeoutMs?: number;
+  pollIntervalMs?: number;
+  wrapCall?: CallWrapper;
+}
+
+const pageSize = 100;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function tagsOf(list: Array<{ Key?: string | undefined; Value?: string | undefined }> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const tag of list ?? []) if (tag.Key !== undefined) out[tag.Key] = tag.Value ?? '';
+  return out;
+}
+
+function toCloudInterface(nic: Ec2NetworkInterface): CloudInterface {
+  const addresses = nic.PrivateIpAddresses ?? [];
+  const primaryIp = nic.PrivateIpAddress ?? addresses.find((a) => a.Primary)?.PrivateIpAddress ?? '';
+  const attachment = nic.Attachment;
+  return {
+    interfaceId: nic.NetworkInterfaceId ?? '',
+    mac: (nic.MacAddress ?? '').toLowerCase(),
+    subnetId: nic.SubnetId ?? '',
+    vpcId: nic.VpcId ?? '',
+    zone: nic.AvailabilityZone ?? '',
+    description: nic.Description ?? '',
+    status: (nic.Status ?? 'available') as InterfaceStatus,
+    primaryIp,
+    secondaryIps: addresses.filter((a) => !a.Primary && a.PrivateIpAddress).map((a) => a.PrivateIpAddress as string),
+    prefixes: (nic.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix ?? '').filter(Boolean),
+    securityGroupIds: (nic.Groups ?? []).map((g) => g.GroupId ?? '').filter(Boolean),
+    tags: tagsOf(nic.TagSet),
+    ...(attachment?.AttachmentId
+      ? {
+          attachment: {
+            attachmentId: attachment.AttachmentId,
+            instanceId: attachment.InstanceId ?? '',
+            deviceIndex: attachment.DeviceIndex ?? 0,
+            deleteOnTermination: attachment.DeleteOnTermination ?? false,
+            status: (attachment.Status ?? 'attaching') as 'attaching' | 'attached' | 'detaching' | 'detached',
+          },
+        }
+      : {}),
+  };
+}
+
+/** The AWS adapter: EC2 through @aws-sdk/client-ec2, the instance through IMDSv2. */
+export class AwsProvider implements NodeProvider {
+  readonly cloud = 'aws' as const;
+  private client: EC2Client | undefined;
+  private readonly imds: ImdsClient;
+  private readonly limitsCache = new Map<string, InstanceLimits>();
+  private primaryGroups: string[] | undefined;
+  private readonly wrap: CallWrapper;
+
+  constructor(private readonly options: AwsProviderOptions = {}) {
+    this.imds = new ImdsClient({ endpoint: options.imdsEndpoint ?? 'http://169.254.169.254' });
+    this.wrap = options.wrapCall ?? ((_operation, call) => call());
+  }
+
+  async instanceMetadata(): Promise<InstanceMetadata> {
+    const [instanceId, instanceType, zone, region, primaryMac, primaryIp, macs] = await Promise.all([
+      this.imds.require('instance-id'),
+      this.imds.require('instance-type'),
+      this.imds.require('placement/availability-zone'),
+      this.imds.get('placement/region'),
+      this.imds.require('mac'),
+      this.imds.require('local-ipv4'),
+      this.imds.list('network/interfaces/macs/'),
+    ]);
+    const interfaces = await Promise.all(macs.map((entry) => this.metadataInterface(entry.replace(/\/$/, ''))));
+    interfaces.sort((a, b) => a.deviceIndex - b.deviceIndex);
+    const primary = interfaces.find((nic) => nic.mac === primaryMac.toLowerCase());
+    if (!primary) throw new CloudError({ kind: 'not-found', code: 'MetadataNotFound', message: `primary MAC ${primaryMac} is not among the instance's interfaces`, operation: 'IMDS' });
+    this.primaryGroups = primary.securityGroupIds;
+    const vpcCidrs = await this.imds.list(`network/interfaces/macs/${primaryMac}/vpc-ipv4-cidr-blocks`);
+    return {
+      cloud: 'aws',
+      instanceId,
+      instanceType,
+      // Older IMDS has no placement/region: the zone minus its letter is the region.
+      region: region ?? zone.replace(/[a-z]$/, ''),
+      zone,
+      vpcId: await this.imds.require(`network/interfaces/macs/${primaryMac}/vpc-id`),
+      vpcCidrs,
+      primaryMac: primaryMac.toLowerCase(),
+      primaryIp,
+      interfaces,
+    };
+  }
+
+  private async metadataInterface(mac: string): Promise<MetadataInterface> {
+    const base = `network/interfaces/macs/${mac}/`;
+    const [interfaceId, deviceNumber, subnetId, subnetCidr, groups, ips, prefixes] = await Promise.all([
+      this.imds.require(`${base}interface-id`),
+      this.imds.require(`${base}device-number`),
+      this.imds.require(`${base}subnet-id`),
+      this.imds.require(`${base}subnet-ipv4-cidr-block`),
+      this.imds.list(`${base}security-group-ids`),
+      this.imds.list(`${base}local-ipv4s`),
+      this.imds.list(`${base}ipv4-prefix`),
+    ]);
+    return {
+      mac: mac.toLowerCase(),
+      interfaceId,
+      deviceIndex: Number(deviceNumber),
+      subnetId,
+      subnetCidr,
+      securityGroupIds: groups,
+      primaryIp: ips[0] ?? '',
+      secondaryIps: ips.slice(1),
+      prefixes,
+    };
+  }
+
+  async instanceLimits(instanceType: string): Promise<InstanceLimits> {
+    const cached = this.limitsCache.get(instanceType);
+    if (cached) return cached;
+    const output = await this.call('DescribeInstanceTypes', (ec2) => ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as _InstanceType] })));
+    const info = output.InstanceTypes?.[0];
+    const network = info?.NetworkInfo;
+    if (!info || !network?.MaximumNetworkInterfaces || !network.Ipv4AddressesPerInterface) {
+      throw new CloudError({ kind: 'not-found', code: 'InvalidInstanceType', message: `no network limits for instance type ${instanceType}`, operation: 'DescribeInstanceTypes' });
+    }
+    const limits: InstanceLimits = {
+      instanceType,
+      maxInterfaces: network.MaximumNetworkInterfaces,
+      ipv4PerInterface: network.Ipv4AddressesPerInterface,
+      supportsPrefixes: info.Hypervisor === 'nitro' || info.BareMetal === true,
+      prefixLength: 28,
+      hotAttach: true,
+      maxAddressesOnCreate: network.Ipv4AddressesPerInterface - 1,
+    };
+    this.limitsCache.set(instanceType, limits);
+    return limits;
+  }
+
+  async describeInstanceInterfaces(instanceId: string): Promise<CloudInterface[]> {
+    return this.describeInterfaces([{ Name: 'attachment.instance-id', Values: [instanceId] }]);
+  }
+
+  async findInterfacesByTags(tags: Record<string, string>): Promise<CloudInterface[]> {
+    const filters = Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
+    if (filters.length === 0) throw new CloudError({ kind: 'invalid-request', code: 'MissingTags', message: 'findInterfacesByTags needs at least one tag', operation: 'DescribeNetworkInterfaces' });
+    return this.describeInterfaces(filters);
+  }
+
+  private async describeInterfaces(filters: Filter[]): Promise<CloudInterface[]> {
+    const out: CloudInterface[] = [];
+    let nextToken: string | undefined;
+    do {
+      const output = await this.call('DescribeNetworkInterfaces', (ec2) =>
+        ec2.send(new DescribeNetworkInterfacesCommand({ Filters: filters, MaxResults: pageSize, ...(nextToken ? { NextToken: nextToken } : {}) })),
+      );
+      out.push(...(output.NetworkInterfaces ?? []).map(toCloudInterface));
+      nextToken = output.NextToken || undefined;
+    } while (nextToken);
+    return out;
+  }
+
+  async createInterface(request: CreateInterfaceRequest): Promise<CloudInterface> {
+    const groups = request.securityGroupIds.length > 0 ? request.securityGroupIds : await this.defaultSecurityGroups();
+    const count = request.addresses.count;
+    const created = await this.call('CreateNetworkInterface', (ec2) =>
+      ec2.send(
+        new CreateNetworkInterfaceCommand({
+          SubnetId: request.subnetId,
+          Groups: groups,
+          Description: request.description,
+          TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })) }],
+          ...(count > 0 ? (request.addresses.kind === 'ips' ? { SecondaryPrivateIpAddressCount: count } : { Ipv4PrefixCount: count }) : {}),
+        }),
+      ),
+    );
+    if (!created.NetworkInterface?.NetworkInterfaceId) {
+      throw new CloudError({ kind: 'transient', code: 'EmptyResponse', message: 'CreateNetworkInterface returned no interface', operation: 'CreateNetworkInterface' });
+    }
+    const nic = toCloudInterface(created.NetworkInterface);
+    let attachmentId: string | undefined;
+    try {
+      const attached = await this.call('AttachNetworkInterface', (ec2) =>
+        ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: nic.interfaceId, InstanceId: request.instanceId, DeviceIndex: request.deviceIndex, NetworkCardIndex: 0 })),
+      );
+      attachmentId = attached.AttachmentId;
+      if (!attachmentId) throw new CloudError({ kind: 'transient', code: 'EmptyResponse', message: 'AttachNetworkInterface returned no attachment', operation: 'AttachNetworkInterface' });
+      const id = attachmentId;
+      await this.call('ModifyNetworkInterfaceAttribute', (ec2) =>
+        ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: nic.interfaceId, Attachment: { AttachmentId: id, DeleteOnTermination: true } })),
+      );
+    } catch (err) {
+      // An interface we cannot attach (or mark for deletion) would leak: give it back now.
+      await this.deleteInterface(nic.interfaceId).catch(() => undefined);
+      throw err;
+    }
+    return {
+      ...nic,
+      status: 'in-use',
+      attachment: { attachmentId, instanceId: request.instanceId, deviceIndex: request.deviceIndex, deleteOnTermination: true, status: 'attaching' },
+    };
+  }
+
+  private async defaultSecurityGroups(): Promise<string[]> {
+    if (!this.primaryGroups) await this.instanceMetadata();
+    return this.primaryGroups ?? [];
+  }
+
+  async assignAddresses(interfaceId: string, request: AddressRequest): Promise<AssignedAddresses> {
+    const output = await this.call('AssignPrivateIpAddresses', (ec2) =>
+      ec2.send(
+        new AssignPrivateIpAddressesCommand({
+          NetworkInterfaceId: interfaceId,
+          ...(request.kind === 'ips' ? { SecondaryPrivateIpAddressCount: request.count } : { Ipv4PrefixCount: request.count }),
+        }),
+      ),
+    );
+    return {
+      ips: (output.AssignedPrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress ?? '').filter(Boolean),
+      prefixes: (output.AssignedIpv4Prefixes ?? []).map((p) => p.Ipv4Prefix ?? '').filter(Boolean),
+    };
+  }
+
+  async releaseAddresses(interfaceId: string, addresses: AssignedAddresses): Promise<void> {
+    if (addresses.ips.length === 0 && addresses.prefixes.length === 0) return;
+    await this.call('UnassignPrivateIpAddresses', (ec2) =>
+      ec2.send(
+        new UnassignPrivateIpAddressesCommand({
+          NetworkInterfaceId: interfaceId,
+          ...(addresses.ips.length > 0 ? { PrivateIpAddresses: addresses.ips } : {}),
+          ...(addresses.prefixes.length > 0 ? { Ipv4Prefixes: addresses.prefixes } : {}),
+        }),
+      ),
+    );
+  }
+
+  async deleteInterface(interfaceId: string): Promise<void> {
+    const deadline = Date.now() + (this.options.detachTimeoutMs ?? 30_000);
+    let interval = this.options.pollIntervalMs ?? 100;
+    let detachRequested = false;
+    for (;;) {
+      try {
+        await this.call('DeleteNetworkInterface', (ec2) => ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: interfaceId })));
+        return;
+      } catch (err) {
+        if (isCloudError(err, 'not-found')) return;
+        if (!(isCloudError(err) && err.code === 'InvalidNetworkInterface.InUse')) throw err;
+      }
+      if (!detachRequested) {
+        const attachmentId = await this.currentAttachmentId(interfaceId);
+        if (attachmentId) {
+          await this.call('DetachNetworkInterface', (ec2) => ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId }))).catch((err: unknown) => {
+            if (!isCloudError(err, 'not-found')) throw err;
+          });
+          detachRequested = true;
+        }
+      }
+      // Wait on the cheap read until the interface is free, instead of retrying the mutating delete.
+      while (Date.now() < deadline) {
+        await sleep(interval);
+        interval = Math.min(interval * 2, 2000);
+        const status = await this.interfaceStatus(interfaceId);
+        if (status === undefined || status === 'available') break;
+      }
+      if (Date.now() >= deadline) {
+        throw new CloudError({ kind: 'transient', code: 'DetachTimeout', message: `interface ${interfaceId} was still attached after ${this.options.detachTimeoutMs ?? 30_000} ms`, operation: 'DeleteNetworkInterface' });
+      }
+    }
+  }
+
+  private async describeOne(interfaceId: string): Promise<CloudInterface | undefined> {
+    try {
+      const output = await this.call('DescribeNetworkInterfaces', (ec2) => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [interfaceId] })));
+      const nic = output.NetworkInterfaces?.[0];
+      return nic ? toCloudInterface(nic) : undefined;
+    } catch (err) {
+      if (isCloudError(err, 'not-found')) return undefined;
+      throw err;
+    }
+  }
+
+  private async currentAttachmentId(interfaceId: string): Promise<string | undefined> {
+    const nic = await this.describeOne(interfaceId);
+    return nic?.attachment?.status === 'detaching' ? undefined : nic?.attachment?.attachmentId;
+  }
+
+  private async interfaceStatus(interfaceId: string): Promise<InterfaceStatus | undefined> {
+    return (await this.describeOne(interfaceId))?.status;
+  }
+
+  async describeSubnets(vpcId: string, subnetIds: string[]): Promise<SubnetInfo[]> {
+    const out: SubnetInfo[] = [];
+    let nextToken: string | undefined;
+    do {
+      const output = await this.call('DescribeSubnets', (ec2) =>
+        ec2.send(
+          new DescribeSubnetsCommand(
+            subnetIds.length > 0
+              ? { SubnetIds: subnetIds, ...(nextToken ? { NextToken: nextToken } : {}) }
+              : { Filters: [{ Name: 'vpc-id', Values: [vpcId] }], MaxResults: pageSize, ...(nextToken ? { NextToken: nextToken } : {}) },
+          ),
+        ),
+      );
+      for (const subnet of output.Subnets ?? []) {
+        out.push({
+          subnetId: subnet.SubnetId ?? '',
+          vpcId: subnet.VpcId ?? '',
+          zone: subnet.AvailabilityZone ?? '',
+          cidr: subnet.CidrBlock ?? '',
+          freeAddresses: subnet.AvailableIpAddressCount ?? 0,
+          tags: tagsOf(subnet.Tags),
+        });
+      }
+      nextToken = output.NextToken || undefined;
+    } while (nextToken);
+    return out;
+  }
+
+  /** Runs one EC2 call through the wrapper and maps its failure to a CloudError. */
+  private async call<T>(operation: string, run: (ec2: EC2Client) => Promise<T>): Promise<T> {
+    const ec2 = await this.ec2();
+    try {
+      return await this.wrap(operation, () => run(ec2));
+    } catch (err) {
+      throw toCloudError(err, operation);
+    }
+  }
+
+  private async ec2(): Promise<EC2Client> {
+    if (this.client) return this.client;
+    const region = this.options.region ?? (await this.instanceMetadata()).region;
+    this.client ??= new EC2Client({
+      region,
+      ...(this.options.ec2Endpoint ? { endpoint: this.options.ec2Endpoint } : {}),
+      ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
+      ...(this.options.maxAttempts ? { maxAttempts: this.options.maxAttempts } : {}),
+    });
+    return this.client;
+  }
+
+  destroy(): void {
+    this.client?.destroy();
+  }
+}
