@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SubnetAddressSpace, parseCidr } from './addresses.ts';
+import { SubnetAddressSpace, ipToNumber, parseCidr } from './addresses.ts';
 import type { InstanceCatalog, InstanceTypeInfo } from './catalog.ts';
 import { ModelError } from './errors.ts';
 import { RecordHistory } from './history.ts';
@@ -126,6 +126,18 @@ export interface AssignInput {
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
+
+/** Interfaces are copied on every read and write: a plain copy is many times cheaper than structuredClone. */
+function copyInterface(nic: NetworkInterface): NetworkInterface {
+  return {
+    ...nic,
+    securityGroupIds: [...nic.securityGroupIds],
+    tags: { ...nic.tags },
+    secondaryIps: [...nic.secondaryIps],
+    prefixes: [...nic.prefixes],
+    attachment: nic.attachment ? { ...nic.attachment } : null,
+  };
+}
 
 export class CloudModel {
   readonly catalog: InstanceCatalog;
@@ -357,7 +369,7 @@ export class CloudModel {
     nic.secondaryIps.push(...change.ips);
     nic.prefixes.push(...change.prefixes);
     this.storeInterface(nic);
-    const snapshot = clone(nic);
+    const snapshot = copyInterface(nic);
     await Promise.all(this.observers.map((o) => o.addressesAssigned(snapshot, change)));
     return change;
   }
@@ -377,7 +389,7 @@ export class CloudModel {
     for (const ip of change.ips) space.release(ip);
     for (const prefix of change.prefixes) space.releasePrefix(prefix);
     this.storeInterface(nic);
-    const snapshot = clone(nic);
+    const snapshot = copyInterface(nic);
     await Promise.all(this.observers.map((o) => o.addressesReleased(snapshot, { ips: [...change.ips], prefixes: [...change.prefixes] })));
   }
 
@@ -392,20 +404,20 @@ export class CloudModel {
   // ---- reads -------------------------------------------------------------
 
   /** Interfaces as Describe calls see them: lagging writes by `describeLagMs`. */
-  describeInterfaces(): NetworkInterface[] {
-    const now = this.clock.now();
-    if (this.describeLagMs <= 0) return [...this.interfaces.values()].map(clone);
-    this.history.prune(now - this.describeLagMs);
-    return this.history.asOf(now - this.describeLagMs).map(clone);
+  describeInterfaces(wanted: (nic: NetworkInterface) => boolean = () => true): NetworkInterface[] {
+    if (this.describeLagMs <= 0) return [...this.interfaces.values()].filter(wanted).map(copyInterface);
+    const horizon = this.clock.now() - this.describeLagMs;
+    this.history.prune(horizon);
+    return this.history.asOf(horizon).filter(wanted).map(copyInterface);
   }
 
   /** The current truth, as the metadata service and the data plane see it. */
   getInterface(interfaceId: string): NetworkInterface {
-    return clone(this.nic(interfaceId));
+    return copyInterface(this.nic(interfaceId));
   }
 
   listInterfaces(): NetworkInterface[] {
-    return [...this.interfaces.values()].map(clone);
+    return [...this.interfaces.values()].map(copyInterface);
   }
 
   /** Interfaces attached to an instance whose attachment completed, by device index. */
@@ -413,7 +425,7 @@ export class CloudModel {
     return this.attachedTo(instanceId)
       .filter((nic) => nic.attachment?.status === 'attached')
       .sort((a, b) => (a.attachment?.deviceIndex ?? 0) - (b.attachment?.deviceIndex ?? 0))
-      .map(clone);
+      .map(copyInterface);
   }
 
   getInstance(instanceId: string): Instance {
@@ -484,6 +496,7 @@ export class CloudModel {
     }
     let primaryIp: string;
     if (input.primaryIp) {
+      this.validIp(input.primaryIp);
       if (!space.claim(input.primaryIp)) throw new ModelError('AddressInUse', `address ${input.primaryIp} is in use or outside ${subnet.cidr}`);
       primaryIp = input.primaryIp;
     } else {
@@ -518,6 +531,11 @@ export class CloudModel {
 
   /** Takes addresses and prefixes from a subnet, all or nothing. */
   private take(space: SubnetAddressSpace, subnetId: string, input: AssignInput): AddressChange {
+    for (const ip of input.ips ?? []) this.validIp(ip);
+    for (const prefix of input.prefixes ?? []) {
+      this.validCidr(prefix);
+      if (parseCidr(prefix).prefixLength !== this.prefixLength) throw new ModelError('InvalidParameter', `prefix ${prefix} is not a /${this.prefixLength}`);
+    }
     const ips: string[] = [];
     const prefixes: string[] = [];
     const undo = (): void => {
@@ -593,7 +611,7 @@ export class CloudModel {
 
   private storeInterface(nic: NetworkInterface): void {
     this.interfaces.set(nic.id, nic);
-    this.history.record(nic.id, this.clock.now(), clone(nic));
+    this.history.record(nic.id, this.clock.now(), copyInterface(nic), this.clock.now() - this.describeLagMs);
   }
 
   private removeInterface(nic: NetworkInterface): void {
@@ -603,7 +621,7 @@ export class CloudModel {
     for (const prefix of nic.prefixes) space.releasePrefix(prefix);
     this.interfaces.delete(nic.id);
     this.macs.delete(nic.mac);
-    this.history.record(nic.id, this.clock.now(), null);
+    this.history.record(nic.id, this.clock.now(), null, this.clock.now() - this.describeLagMs);
   }
 
   private taggable(id: string): { id: string; tags: Tags } {
@@ -615,6 +633,14 @@ export class CloudModel {
   private validCidr(cidr: string): void {
     try {
       parseCidr(cidr);
+    } catch (err) {
+      throw new ModelError('InvalidParameter', (err as Error).message);
+    }
+  }
+
+  private validIp(ip: string): void {
+    try {
+      ipToNumber(ip);
     } catch (err) {
       throw new ModelError('InvalidParameter', (err as Error).message);
     }

@@ -5,10 +5,15 @@
 export class RecordHistory<T> {
   private readonly versions = new Map<string, Array<{ at: number; value: T | null }>>();
 
-  record(id: string, at: number, value: T | null): void {
+  /** Adds a version; versions of this record older than `horizon` that nobody can see any more go. */
+  record(id: string, at: number, value: T | null, horizon = -Infinity): void {
     const list = this.versions.get(id);
-    if (list) list.push({ at, value });
-    else this.versions.set(id, [{ at, value }]);
+    if (!list) {
+      this.versions.set(id, [{ at, value }]);
+      return;
+    }
+    list.push({ at, value });
+    trim(list, horizon);
   }
 
   /** Every record as it stood at `at`: the newest version not after it. */
@@ -28,11 +33,16 @@ export class RecordHistory<T> {
   /** Drops versions nobody can see any more: all but the newest one before `horizon`. */
   prune(horizon: number): void {
     for (const [id, list] of this.versions) {
-      let keepFrom = 0;
-      for (let i = 0; i < list.length; i++) if ((list[i]?.at ?? Infinity) <= horizon) keepFrom = i;
-      if (keepFrom > 0) list.splice(0, keepFrom);
+      trim(list, horizon);
       const only = list[0];
       if (list.length === 1 && only && only.value === null && only.at <= horizon) this.versions.delete(id);
     }
   }
+}
+
+/** Keeps the newest version at or before the horizon and everything after it. */
+function trim<T>(list: Array<{ at: number; value: T | null }>, horizon: number): void {
+  let keepFrom = 0;
+  for (let i = 0; i < list.length; i++) if ((list[i]?.at ?? Infinity) <= horizon) keepFrom = i;
+  if (keepFrom > 0) list.splice(0, keepFrom);
 }

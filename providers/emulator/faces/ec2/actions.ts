@@ -56,7 +56,8 @@ function matchesFilters(filters: Filter[], fields: (name: string) => string[] | 
     if (filter.name.startsWith('tag:')) return filterMatches(filter.values, tags[filter.name.slice(4)]);
     if (filter.name === 'tag-key') return Object.keys(tags).some((key) => filterMatches(filter.values, key));
     const actual = fields(filter.name);
-    if (actual === undefined) throw new QueryError('InvalidParameterValue', `The filter '${filter.name}' is invalid`);
+    // Not just undefined: field tables are object literals, so `constructor` would find a function.
+    if (!Array.isArray(actual)) throw new QueryError('InvalidParameterValue', `The filter '${filter.name}' is invalid`);
     return actual.some((value) => filterMatches(filter.values, value));
   });
 }
@@ -121,12 +122,12 @@ const describeNetworkInterfaces: Handler = (model, params) => {
   if (ids.length > 0 && params.optional('MaxResults') !== undefined) {
     throw new QueryError('InvalidParameterCombination', 'The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults');
   }
-  let all = model.describeInterfaces().sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-  if (ids.length > 0) {
+  const wanted = new Set(ids);
+  const all = model.describeInterfaces(wanted.size > 0 ? (nic) => wanted.has(nic.id) : undefined).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  if (all.length < wanted.size) {
     const known = new Set(all.map((nic) => nic.id));
     const missing = ids.filter((id) => !known.has(id));
-    if (missing.length > 0) throw new ModelError('InterfaceNotFound', `The networkInterface ID '${missing.join(', ')}' does not exist`);
-    all = all.filter((nic) => ids.includes(nic.id));
+    throw new ModelError('InterfaceNotFound', `The networkInterface ID '${missing.join(', ')}' does not exist`);
   }
   const matching = all.filter((nic) => matchesFilters(filters, (name) => interfaceField(nic, name), nic.tags));
   const paged = page(matching, params, [5, 1000]);
