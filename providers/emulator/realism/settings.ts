@@ -32,3 +32,16 @@ export const faultSchema = z
     status: z.number().int().min(400).max(599).optional(),
   })
   .strict();
+
+/**
+ * Figures in the range the clouds document or users report (CLOUD-APIS.md):
+ * attachments take seconds, Describe lags, throttling is on.
+ */
+export const realisticPreset: RealismInput = {
+  latencyMs: { CreateNetworkInterface: 150, AttachNetworkInterface: 100, AssignPrivateIpAddresses: 60, UnassignPrivateIpAddresses: 60 },
+  defaultLatencyMs: 20,
+  throttling: true,
+  describeLagMs: 1000,
+  attachDelayMs: 2000,
+  detachDelayMs: 1500,
+};

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+/**
+ * `vpc-emulator`: runs the local cloud on its own. `up` builds a VPC with N
+ * nodes (with the real data plane when root), prints its endpoints and serves
+ * until Ctrl-C; `sweep` removes boxes left by processes that died.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { sweepStaleBoxes, VpcBox } from './dataplane/index.ts';
+import { Emulator } from './emulator.ts';
+import { realisticPreset } from './realism/settings.ts';
+import { buildTopology } from './topology.ts';
+import { runTour } from './tour.ts';
+
+// The lock file pins an SDK that supports Node 20; its per-client upgrade notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+function positiveInt(max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < 1 || value > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
+    return value;
+  };
+}
+
+function port(raw: string): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return value;
+}
+
+interface UpOptions {
+  nodes: number;
+  instanceType: string;
+  host: string;
+  port: number;
+  dataplane: boolean;
+  realistic: boolean;
+  tour: boolean;
+  once: boolean;
+  json: boolean;
+}
+
+async function up(options: UpOptions): Promise<void> {
+  const emulator = new Emulator(options.realistic ? { realism: realisticPreset } : {});
+  if (!emulator.model.catalog.has(options.instanceType)) throw new InvalidArgumentError(`unknown instance type ${options.instanceType}`);
+  const workDir = await mkdtemp(join(tmpdir(), 'vpc-emulator-'));
+  const socketPath = join(workDir, 'api.sock');
+  let box: VpcBox | undefined;
+  let stopping = false;
+  const stop = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      await box?.destroy().catch((err: Error) => process.stderr.write(`teardown: ${err.message}\n`));
+      await emulator.close();
+      await rm(workDir, { recursive: true, force: true });
+    }
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stop(130));
+  process.once('SIGTERM', () => void stop(143));
+  try {
+    const { url } = await emulator.listen({ host: options.host, port: options.port, socketPath });
+    if (options.dataplane) {
+      box = new VpcBox({ model: emulator.model, apiSocketPath: socketPath });
+      await box.create();
+    }
+    const topology = await buildTopology(emulator.model, { nodes: options.nodes, instanceType: options.instanceType });
+    await box?.idle();
+    const endpoints = {
+      ec2: url,
+      state: `${url}/_emulator/state`,
+      socket: socketPath,
+      region: topology.vpc.region,
+      nodes: topology.instances.map((instance) => ({
+        instanceId: instance.id,
+        namespace: box?.nodeNamespace(instance.id) ?? null,
+        primaryIp: emulator.model.getInterface(instance.primaryInterfaceId).primaryIp,
+        imds: `${url}/_instance/${instance.id}`,
+      })),
+      insideBox: box ? { imds: 'http://169.254.169.254', ec2: 'http://169.254.170.1' } : null,
+      fabricNamespace: box?.fabricNamespace ?? null,
+    };
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(endpoints)}\n`);
+    } else {
+      printEndpoints(endpoints, options);
+      if (options.tour) await runTour({ emulator, topology, box, url });
+    }
+    if (options.once) await stop(0);
+    if (!options.json) process.stdout.write('\nServing. Press Ctrl-C to stop and tear everything down.\n');
+    await new Promise<never>(() => undefined);
+  } catch (err) {
+    process.stderr.write(`vpc-emulator: ${(err as Error).message}\n`);
+    await stop(1);
+  }
+}
+
+function printEndpoints(endpoints: { ec2: string; state: string; region: string; nodes: Array<{ instanceId: string; namespace: string | null; primaryIp: string; imds: string }>; fabricNamespace: string | null }, options: UpOptions): void {
+  const lines = [
+    `Emulated VPC up: ${options.nodes} x ${options.instanceType}${options.realistic ? ' (realistic latency, throttling, lag)' : ''}`,
+    '',
+    `  EC2 API        ${endpoints.ec2}   (region ${endpoints.region})`,
+    `  state          ${endpoints.state}`,
+    endpoints.fabricNamespace ? `  fabric netns   ${endpoints.fabricNamespace}` : '  data plane     off',
+    '',
+    '  node            namespace                                  primary IP    IMDS (from the host)',
+    ...endpoints.nodes.map((n) => `  ${n.instanceId.padEnd(22)}  ${(n.namespace ?? '-').padEnd(42)} ${n.primaryIp.padEnd(13)} ${n.imds}`),
+    '',
+    'Use it with the AWS CLI or SDK:',
+    `  export AWS_ENDPOINT_URL_EC2=${endpoints.ec2} AWS_REGION=${endpoints.region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`,
+    `  export AWS_EC2_METADATA_SERVICE_ENDPOINT=${endpoints.nodes[0]?.imds ?? ''}`,
+  ];
+  if (endpoints.fabricNamespace) {
+    lines.push('Inside a node namespace, IMDS is at http://169.254.169.254 and EC2 at http://169.254.170.1:', `  ip netns exec ${endpoints.nodes[0]?.namespace ?? ''} ip addr`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const program = new Command('vpc-emulator').description('The local cloud of vpc-cni: EC2 and IMDS over one model, with a real data plane.');
+
+program
+  .command('up')
+  .description('build an emulated VPC with N nodes, print its endpoints and serve until Ctrl-C')
+  .addOption(new Option('-n, --nodes <count>', 'number of nodes (instances)').default(2).argParser(positiveInt(32)))
+  .addOption(new Option('-t, --instance-type <type>', 'EC2 instance type of the nodes').default('m5.large'))
+  .addOption(new Option('--host <address>', 'address the API listens on').default('127.0.0.1'))
+  .addOption(new Option('-p, --port <port>', 'API port (0 picks a free one)').default(0).argParser(port))
+  .option('--no-dataplane', 'serve the APIs only, without namespaces (no root needed)')
+  .option('--realistic', 'turn on latency, throttling, eventual consistency and attach delays', false)
+  .option('--no-tour', 'skip the guided tour after start-up')
+  .option('--once', 'stop after start-up (and the tour) instead of serving', false)
+  .option('--json', 'print the endpoints as one JSON line (for scripts; implies no tour)', false)
+  .action((options: UpOptions) => up(options));
+
+program
+  .command('sweep')
+  .description('remove namespaces of boxes whose owning process is gone')
+  .action(async () => {
+    const removed = await sweepStaleBoxes();
+    process.stdout.write(removed.length ? `removed ${removed.join(' ')}\n` : 'nothing to sweep\n');
+  });
+
+await program.parseAsync();
