@@ -1,0 +1,17 @@
+/**
+ * `npm run bench`: the project's speed and memory figures, each read against
+ * a reference measured in the same run (these machines are noisy).
+ */
+import { benchEmulatorThroughput, printThroughput } from './emulator-throughput.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const only = process.argv[2];
+const suites: Record<string, () => Promise<void>> = {
+  emulator: async () => printThroughput(await benchEmulatorThroughput()),
+};
+
+for (const [name, suite] of Object.entries(suites)) {
+  if (only && only !== name) continue;
+  await suite();
+}
