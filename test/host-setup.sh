@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the emulated VPC and the test suites use:
+# iproute2 (namespaces, veths, routes), iputils-ping, procps (sysctl),
+# iptables and nftables (SNAT, portmap), the reference CNI plugins
+# (/usr/lib/cni: bandwidth, portmap, ptp, host-local) and iperf3.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+  echo "host-setup: run as root (apt-get, network namespaces)" >&2
+  exit 1
+fi
+packages=(iproute2 iputils-ping procps iptables nftables containernetworking-plugins iperf3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "host-setup: ${packages[*]} present"
