@@ -37,8 +37,9 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBodyBytes) {
+        // Keep draining instead of destroying the socket, so the client gets the 413.
+        chunks.length = 0;
         reject(new BodyTooLarge());
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -153,11 +154,24 @@ export class Emulator {
 
   /** Dispatches by path and protocol; every branch answers, none throws on bad input. */
   private async route(req: IncomingMessage): Promise<FaceResponse> {
-    const url = new URL(req.url ?? '/', 'http://emulator');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://emulator');
+    } catch {
+      return json(400, { error: 'malformed request URL' });
+    }
     const path = url.pathname;
     if (path.startsWith('/_emulator/')) return this.control(req, path);
     const scoped = /^\/_instance\/([^/]+)(\/.*)$/.exec(path);
-    if (scoped) return this.metadata(req, decodeURIComponent(scoped[1] ?? ''), scoped[2] ?? '/');
+    if (scoped) {
+      let instanceId: string;
+      try {
+        instanceId = decodeURIComponent(scoped[1] ?? '');
+      } catch {
+        return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' };
+      }
+      return this.metadata(req, instanceId, scoped[2] ?? '/');
+    }
     if (path.startsWith('/latest/')) {
       const peer = req.headers[peerHeader];
       const instanceId = typeof peer === 'string' ? this.instanceByAddress(peer) : undefined;
@@ -190,7 +204,11 @@ export class Emulator {
       }
       if (path === '/_emulator/settings' && req.method === 'GET') return json(200, this.settings);
       if (path === '/_emulator/settings' && (req.method === 'PUT' || req.method === 'POST')) {
-        return json(200, this.configure(realismSchema.partial().parse(await parseJson()) as RealismInput));
+        const body = await parseJson();
+        const parsed = realismSchema.partial().parse(body);
+        // partial() still fills in defaults: keep only the knobs the caller named.
+        const given = Object.fromEntries(Object.entries(parsed).filter(([key]) => Object.hasOwn(body as object, key)));
+        return json(200, this.configure(given as RealismInput));
       }
       if (path === '/_emulator/faults' && req.method === 'POST') {
         const fault = faultSchema.parse(await parseJson());

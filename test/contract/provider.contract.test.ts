@@ -3,7 +3,7 @@ import type { CreateInterfaceRequest } from '../../providers/contract.ts';
 import { CloudError } from '../../providers/errors.ts';
 import { contractTargets, type ContractWorld } from './targets.ts';
 
-async function expectCloudError(promise: Promise<unknown>, expected: Partial<Pick<CloudError, 'kind' | 'code' | 'limit'>>): Promise<CloudError> {
+async function expectCloudError(promise: Promise<unknown>, expected: Partial<Pick<CloudError, 'kind' | 'code' | 'limit' | 'httpStatus'>>): Promise<CloudError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,

@@ -109,7 +109,9 @@ export function handleAwsImds(model: CloudModel, tokens: ImdsTokens, instanceId:
   }
   if (request.path === '/latest/api/token') {
     if (request.method !== 'PUT') return text(405, 'Method Not Allowed');
-    const ttl = Number(header(request, 'x-aws-ec2-metadata-token-ttl-seconds'));
+    const rawTtl = header(request, 'x-aws-ec2-metadata-token-ttl-seconds') ?? '';
+    // Decimal digits only: Number() would also take '1e3', '0x10' and ' '.
+    const ttl = /^\d+$/.test(rawTtl) ? Number(rawTtl) : NaN;
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 21600) return text(400, 'Bad Request');
     return { status: 200, headers: { 'content-type': 'text/plain', 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) }, body: tokens.issue(instance.id, ttl) };
   }
@@ -120,7 +122,13 @@ export function handleAwsImds(model: CloudModel, tokens: ImdsTokens, instanceId:
   const segments = request.path.slice('/latest/meta-data/'.length).split('/');
   const isDirectory = segments[segments.length - 1] === '';
   if (isDirectory) segments.pop();
-  const node = lookup(metadataTree(model, instance), segments.map(decodeURIComponent));
+  let decoded: string[];
+  try {
+    decoded = segments.map(decodeURIComponent);
+  } catch {
+    return notFound();
+  }
+  const node = lookup(metadataTree(model, instance), decoded);
   if (node === undefined) return notFound();
   return text(200, typeof node === 'string' ? node : listing(node));
 }

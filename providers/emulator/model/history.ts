@@ -14,6 +14,8 @@ export class RecordHistory<T> {
     }
     list.push({ at, value });
     trim(list, horizon);
+    // A deletion nobody can see past any more needs no record at all.
+    if (value === null && list.length === 1 && at <= horizon) this.versions.delete(id);
   }
 
   /** Every record as it stood at `at`: the newest version not after it. */

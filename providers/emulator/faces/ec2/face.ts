@@ -95,7 +95,9 @@ export async function handleEc2(context: FaceContext, body: string): Promise<Fac
   const delay = context.latencyMs(action);
   if (delay > 0) await sleep(delay);
   try {
-    const throttled = context.throttler.check(`ec2:${action}`, bucketFor(action, params));
+    const bucket = bucketFor(action, params);
+    // Unfiltered Describe calls have a bucket apart from the filtered ones: the key names the bucket's size.
+    const throttled = context.throttler.check(`ec2:${action}:${bucket.capacity}/${bucket.refillPerSecond}`, bucket);
     if (throttled) return xmlError('RequestLimitExceeded', 'Request limit exceeded.', requestId);
     const fault = context.faults.take(action);
     if (fault) return xmlError(fault.code, fault.message, requestId, fault.status ?? errorStatus(fault.code));
