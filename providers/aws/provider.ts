@@ -31,7 +31,7 @@ import { CloudError, isCloudError } from '../errors.ts';
 import { toCloudError } from './errors.ts';
 import { ImdsClient } from './imds.ts';
 
-/** Wraps every cloud call: ipamd puts its shared rate limiter and metrics here. */
+/** Wraps every cloud call (which throws CloudError): ipamd puts its shared rate limiter, retries and metrics here. */
 export type CallWrapper = <T>(operation: string, call: () => Promise<T>) => Promise<T>;
 
 export interface AwsProviderOptions {
@@ -364,11 +364,14 @@ export class AwsProvider implements NodeProvider {
   /** Runs one EC2 call through the wrapper and maps its failure to a CloudError. */
   private async call<T>(operation: string, run: (ec2: EC2Client) => Promise<T>): Promise<T> {
     const ec2 = await this.ec2();
-    try {
-      return await this.wrap(operation, () => run(ec2));
-    } catch (err) {
-      throw toCloudError(err, operation);
-    }
+    // The wrapper sees CloudErrors, so its retry and metrics logic can read the kind.
+    return this.wrap(operation, async () => {
+      try {
+        return await run(ec2);
+      } catch (err) {
+        throw toCloudError(err, operation);
+      }
+    });
   }
 
   private async ec2(): Promise<EC2Client> {
