@@ -1,0 +1,35 @@
+import type { NodeProvider } from '../../providers/contract.ts';
+import type { Logger } from '../logger.ts';
+import { ownedTags } from '../pool/manager.ts';
+
+export interface LeakCleanupOptions {
+  provider: NodeProvider;
+  clusterName: string;
+  graceMs: number;
+  now: () => number;
+  logger: Logger;
+}
+
+/**
+ * Deletes interfaces this cluster created that are detached and older than
+ * the grace period: what a crash between create and attach, or a node
+ * terminated without delete-on-termination, leaves behind.
+ */
+export async function cleanLeakedInterfaces(options: LeakCleanupOptions): Promise<string[]> {
+  const candidates = await options.provider.findInterfacesByTags({ [ownedTags.cluster]: options.clusterName });
+  const deleted: string[] = [];
+  for (const nic of candidates) {
+    if (nic.status !== 'available' || nic.attachment) continue;
+    const createdAt = Date.parse(nic.tags[ownedTags.createdAt] ?? '');
+    // Without a creation time we cannot tell a leak from an interface being attached right now.
+    if (!Number.isFinite(createdAt) || options.now() - createdAt < options.graceMs) continue;
+    try {
+      await options.provider.deleteInterface(nic.interfaceId);
+      deleted.push(nic.interfaceId);
+      options.logger.info({ interfaceId: nic.interfaceId, createdAt: nic.tags[ownedTags.createdAt] }, 'deleted leaked interface');
+    } catch (err) {
+      options.logger.warn({ interfaceId: nic.interfaceId, err: (err as Error).message }, 'could not delete leaked interface');
+    }
+  }
+  return deleted;
+}

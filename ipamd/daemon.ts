@@ -1,0 +1,150 @@
+import { join } from 'node:path';
+import type { NodeProvider } from '../providers/contract.ts';
+import { startApiServer } from './api/server.ts';
+import { cleanLeakedInterfaces } from './cloud/leaks.ts';
+import { AddressStore } from './datastore/store.ts';
+import type { HostNetwork } from './host/network.ts';
+import { poolView, serveHttp, type HttpEndpoint } from './introspection.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import { PoolManager } from './pool/manager.ts';
+import { IpamdService } from './service.ts';
+import type { PoolTargets } from './types.ts';
+
+export interface DaemonOptions {
+  provider: NodeProvider;
+  host: HostNetwork;
+  logger: Logger;
+  metrics: Metrics;
+  stateDir: string;
+  socketPath: string;
+  targets: PoolTargets;
+  cooldownMs: number;
+  clusterName: string;
+  nodeName?: string;
+  podSubnetIds: string[];
+  podSecurityGroupIds: string[];
+  extraTags: Record<string, string>;
+  mtu: number;
+  poolCheckIntervalMs: number;
+  reconcileIntervalMs: number;
+  leakCleanup: { enabled: boolean; intervalMs: number; graceMs: number };
+  /** host:port pairs; absent = not served. */
+  introspection?: { host: string; port: number };
+  metricsEndpoint?: { host: string; port: number };
+  now?: () => number;
+}
+
+export interface RunningDaemon {
+  store: AddressStore;
+  pool: PoolManager;
+  introspectionUrl?: string;
+  metricsUrl?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts ipamd: restores allocations from the state directory, rebuilds the
+ * interface inventory from the metadata service, fills the pool, then serves
+ * the plugin on its socket and keeps the pool at its targets.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const { logger, metrics } = options;
+  const now = options.now ?? Date.now;
+  const { store, skippedRecords } = await AddressStore.open({
+    dir: join(options.stateDir, 'ipam'),
+    mode: options.targets.mode,
+    cooldownMs: options.cooldownMs,
+    now,
+    onBackgroundError: (err) => logger.error({ err: err.message }, 'datastore compaction failed'),
+  });
+  if (skippedRecords > 0) logger.warn({ skippedRecords }, 'ignored unreadable journal records (a write torn by a crash)');
+  const restored = store.allocations().length;
+  const pool = new PoolManager({
+    provider: options.provider,
+    store,
+    host: options.host,
+    logger,
+    metrics,
+    targets: options.targets,
+    clusterName: options.clusterName,
+    nodeName: options.nodeName ?? '',
+    podSubnetIds: options.podSubnetIds,
+    podSecurityGroupIds: options.podSecurityGroupIds,
+    extraTags: options.extraTags,
+    mtu: options.mtu,
+    now,
+  });
+  const timers: NodeJS.Timeout[] = [];
+  const endpoints: HttpEndpoint[] = [];
+  let api: { close(): Promise<void> } | undefined;
+  const stop = async (): Promise<void> => {
+    for (const timer of timers) clearInterval(timer);
+    await api?.close();
+    await Promise.all(endpoints.map((endpoint) => endpoint.close()));
+    await store.close();
+  };
+  try {
+    await pool.start();
+    const orphans = store.orphans();
+    logger.info(
+      { instance: pool.instance?.instanceId, restored, orphans: orphans.length, addresses: store.totalAddresses(), free: store.freeCount() },
+      'ipamd started: allocations restored, inventory rebuilt from the metadata service',
+    );
+    api = await startApiServer({ socketPath: options.socketPath, service: new IpamdService({ store, pool, logger }), logger });
+    const every = (ms: number, task: () => Promise<void>): void => {
+      const timer = setInterval(() => void task(), ms);
+      timer.unref();
+      timers.push(timer);
+    };
+    every(options.poolCheckIntervalMs, () => pool.reconcile().catch((err: Error) => logger.warn({ err: err.message }, 'pool check failed')));
+    every(options.reconcileIntervalMs, async () => {
+      try {
+        await pool.resync();
+        metrics.reconcile('success');
+      } catch (err) {
+        metrics.reconcile('error');
+        logger.warn({ err: (err as Error).message }, 'reconcile with the cloud failed');
+      }
+    });
+    if (options.leakCleanup.enabled) {
+      // A random start offset keeps a fleet of nodes started together from sweeping in step.
+      const offset = Math.floor(Math.random() * options.leakCleanup.intervalMs);
+      const sweep = async (): Promise<void> => {
+        try {
+          const deleted = await cleanLeakedInterfaces({ provider: options.provider, clusterName: options.clusterName, graceMs: options.leakCleanup.graceMs, now, logger });
+          metrics.leakedDeleted(deleted.length);
+        } catch (err) {
+          logger.warn({ err: (err as Error).message }, 'leaked-interface cleanup failed');
+        }
+      };
+      const first = setTimeout(() => {
+        void sweep();
+        every(options.leakCleanup.intervalMs, sweep);
+      }, offset);
+      first.unref();
+      timers.push(first);
+    }
+    const view = async (): Promise<[number, string, string]> => [200, 'application/json', JSON.stringify(await poolView(store, pool, options.targets, metrics), null, 2)];
+    const health = async (): Promise<[number, string, string]> => [200, 'text/plain', 'ok\n'];
+    const ready = async (): Promise<[number, string, string]> => (pool.status.ready ? [200, 'text/plain', 'ready\n'] : [503, 'text/plain', 'warming\n']);
+    let introspectionUrl: string | undefined;
+    let metricsUrl: string | undefined;
+    if (options.introspection) {
+      const endpoint = await serveHttp(options.introspection.host, options.introspection.port, { '/v1/pool': view, '/healthz': health, '/readyz': ready });
+      endpoints.push(endpoint);
+      introspectionUrl = endpoint.url;
+    }
+    if (options.metricsEndpoint) {
+      const endpoint = await serveHttp(options.metricsEndpoint.host, options.metricsEndpoint.port, {
+        '/metrics': async () => [200, metrics.registry.contentType, await metrics.registry.metrics()],
+      });
+      endpoints.push(endpoint);
+      metricsUrl = endpoint.url;
+    }
+    return { store, pool, stop, ...(introspectionUrl ? { introspectionUrl } : {}), ...(metricsUrl ? { metricsUrl } : {}) };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,342 @@
+import type { AddressRequest, CloudInterface, InstanceLimits, InstanceMetadata, MetadataInterface, NodeProvider, SubnetInfo } from '../../providers/contract.ts';
+import { CloudError, isCloudError } from '../../providers/errors.ts';
+import type { AddressStore, InventoryInterface } from '../datastore/store.ts';
+import type { HostNetwork } from '../host/network.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { PlanStep, PoolTargets } from '../types.ts';
+import { planPool } from './policy.ts';
+
+export interface PoolManagerOptions {
+  provider: NodeProvider;
+  store: AddressStore;
+  host: HostNetwork;
+  logger: Logger;
+  metrics: Metrics;
+  targets: PoolTargets;
+  clusterName: string;
+  nodeName: string;
+  podSubnetIds: string[];
+  podSecurityGroupIds: string[];
+  extraTags: Record<string, string>;
+  mtu: number;
+  /** How long a new interface may take to show up in the metadata service. */
+  attachTimeoutMs?: number;
+  /** Changes younger than this are not undone by a reconcile that does not see them yet. */
+  consistencyGraceMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface PoolStatus {
+  ready: boolean;
+  exhausted?: { limit: string; message: string };
+  lastCloudError?: { code: string; kind: string; message: string; at: number };
+  lastPlan?: string;
+  subnets: SubnetInfo[];
+  pendingInterfaces: number;
+}
+
+/** Tags every interface ipamd creates carries; leak cleanup finds them by these. */
+export const ownedTags = {
+  cluster: 'vpc-cni.io/cluster',
+  node: 'vpc-cni.io/node',
+  createdAt: 'vpc-cni.io/created-at',
+} as const;
+
+const subnetCacheMs = 30_000;
+
+function toInventory(meta: MetadataInterface, primaryMac: string): InventoryInterface {
+  return {
+    interfaceId: meta.interfaceId,
+    mac: meta.mac,
+    deviceIndex: meta.deviceIndex,
+    subnetId: meta.subnetId,
+    subnetCidr: meta.subnetCidr,
+    primaryIp: meta.primaryIp,
+    isPrimary: meta.mac === primaryMac,
+    ips: [...meta.secondaryIps],
+    prefixes: [...meta.prefixes],
+  };
+}
+
+/**
+ * Keeps the node's pool at its targets: asks the pure policy for a plan, logs
+ * it, and carries it out through the provider, one plan at a time. The
+ * inventory it keeps in the store follows its own changes at once and the
+ * metadata service on every reconcile, with a grace period for changes the
+ * cloud does not show yet.
+ */
+export class PoolManager {
+  private metadata: InstanceMetadata | undefined;
+  private limits: InstanceLimits | undefined;
+  private subnets: { at: number; list: SubnetInfo[] } | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private pendingInterfaces = 0;
+  /** When ipamd itself last changed an address or interface, by address / interface id. */
+  private readonly recentChanges = new Map<string, number>();
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  status: PoolStatus = { ready: false, subnets: [], pendingInterfaces: 0 };
+
+  constructor(private readonly options: PoolManagerOptions) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  get instance(): InstanceMetadata | undefined {
+    return this.metadata;
+  }
+
+  get instanceLimits(): InstanceLimits | undefined {
+    return this.limits;
+  }
+
+  /** Reads the node from its metadata and the cloud, configures its interfaces, and fills the pool once. */
+  async start(): Promise<void> {
+    this.metadata = await this.options.provider.instanceMetadata();
+    this.limits = await this.options.provider.instanceLimits(this.metadata.instanceType);
+    if (this.options.targets.mode === 'prefixes' && !this.limits.supportsPrefixes) {
+      throw new CloudError({ kind: 'invalid-request', code: 'PrefixUnsupported', message: `ENABLE_PREFIX_DELEGATION=true but instance type ${this.metadata.instanceType} does not support prefix delegation` });
+    }
+    await this.adoptInterfaces(this.metadata);
+    await this.reconcile();
+  }
+
+  /** Runs a plan now (coalesced with one already running). */
+  reconcile(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.runOnce();
+        } while (this.again);
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /** Re-reads the metadata service and takes what it shows as the truth, but for fresh changes of our own. */
+  async resync(): Promise<void> {
+    const metadata = await this.options.provider.instanceMetadata();
+    this.metadata = metadata;
+    const now = this.now();
+    const grace = this.options.consistencyGraceMs ?? 60_000;
+    const fresh = (id: string): boolean => (this.recentChanges.get(id) ?? -Infinity) > now - grace;
+    for (const [id, at] of this.recentChanges) if (at <= now - grace) this.recentChanges.delete(id);
+    const current = new Map(this.options.store.interfaces().map((nic) => [nic.interfaceId, nic]));
+    const next: InventoryInterface[] = [];
+    for (const meta of metadata.interfaces) {
+      const seen = toInventory(meta, metadata.primaryMac);
+      const known = current.get(meta.interfaceId);
+      current.delete(meta.interfaceId);
+      if (!known) {
+        // An interface we just deleted may still show; do not adopt it again.
+        if (fresh(meta.interfaceId)) continue;
+        await this.configureHost(seen);
+        next.push(seen);
+        continue;
+      }
+      // Addresses we just added may not show yet; ones we just released may still show.
+      const merge = (mine: string[], theirs: string[]): string[] => [
+        ...theirs.filter((address) => mine.includes(address) || !fresh(address)),
+        ...mine.filter((address) => !theirs.includes(address) && fresh(address)),
+      ];
+      next.push({ ...seen, ips: merge(known.ips, seen.ips), prefixes: merge(known.prefixes, seen.prefixes) });
+    }
+    for (const missing of current.values()) if (fresh(missing.interfaceId)) next.push(missing);
+    this.options.store.replaceInventory(next);
+    for (const orphan of this.options.store.orphans()) {
+      this.options.logger.error({ ip: orphan.ip, containerId: orphan.key.containerId }, 'an allocated address is no longer on any interface of this node');
+    }
+  }
+
+  private async adoptInterfaces(metadata: InstanceMetadata): Promise<void> {
+    const inventory = metadata.interfaces.map((meta) => toInventory(meta, metadata.primaryMac));
+    for (const nic of inventory) if (!nic.isPrimary) await this.configureHost(nic);
+    this.options.store.replaceInventory(inventory);
+  }
+
+  private async configureHost(nic: InventoryInterface): Promise<void> {
+    if (nic.isPrimary) return;
+    await this.options.host.configureInterface({ mac: nic.mac, deviceIndex: nic.deviceIndex, primaryIp: nic.primaryIp, subnetCidr: nic.subnetCidr, mtu: this.options.mtu });
+  }
+
+  private async runOnce(): Promise<void> {
+    const limits = this.limits;
+    if (!limits) return;
+    const interfaces = this.options.store.usage();
+    const plan = planPool({
+      interfaces,
+      targets: this.options.targets,
+      limits,
+      subnets: await this.subnetsForPlan(),
+      pendingInterfaces: this.pendingInterfaces,
+      usedDeviceIndexes: this.options.store.interfaces().map((nic) => nic.deviceIndex),
+    });
+    this.status.lastPlan = plan.reason;
+    if (plan.steps.length > 0) this.options.logger.info({ plan: plan.steps, short: plan.short, excess: plan.excess }, `pool plan: ${plan.reason}`);
+    this.status.exhausted = plan.exhausted;
+    this.options.metrics.setExhausted(plan.exhausted?.limit);
+    for (const step of plan.steps) {
+      try {
+        await this.execute(step);
+      } catch (err) {
+        this.recordCloudError(err, step);
+        if (isCloudError(err, 'subnet-full')) this.subnets = undefined;
+        break;
+      }
+    }
+    this.status.ready = this.options.store.totalAddresses() > 0 || plan.exhausted !== undefined;
+    this.status.pendingInterfaces = this.pendingInterfaces;
+    this.options.metrics.setPool(this.options.store, this.options.store.interfaces().length);
+  }
+
+  private recordCloudError(err: unknown, step: PlanStep): void {
+    const cloud = isCloudError(err) ? err : undefined;
+    this.status.lastCloudError = { code: cloud?.code ?? 'Error', kind: cloud?.kind ?? 'internal', message: (err as Error).message, at: this.now() };
+    this.options.logger.warn({ step, code: cloud?.code, kind: cloud?.kind, err: (err as Error).message }, 'pool step failed');
+    if (cloud && (cloud.kind === 'limit-exceeded' || cloud.kind === 'subnet-full')) {
+      const limit = cloud.kind === 'subnet-full' ? 'subnet-addresses' : cloud.limit === 'interfaces-per-instance' ? 'interfaces-per-instance' : 'addresses-per-interface';
+      this.status.exhausted = { limit, message: `the cloud refused to add addresses: ${cloud.code}: ${cloud.message}` };
+      this.options.metrics.setExhausted(limit);
+    }
+  }
+
+  private async subnetsForPlan(): Promise<SubnetInfo[]> {
+    const metadata = this.metadata;
+    if (!metadata) return [];
+    if (this.subnets && this.subnets.at > this.now() - subnetCacheMs) return this.subnets.list;
+    const primary = metadata.interfaces.find((nic) => nic.mac === metadata.primaryMac);
+    const ids = this.options.podSubnetIds.length > 0 ? this.options.podSubnetIds : primary ? [primary.subnetId] : [];
+    try {
+      const list = await this.options.provider.describeSubnets(metadata.vpcId, ids);
+      this.subnets = { at: this.now(), list };
+      this.status.subnets = list;
+      return list;
+    } catch (err) {
+      this.recordCloudError(err, { kind: 'create-interface', subnetId: ids.join(','), deviceIndex: -1, request: { kind: 'ips', count: 0 } });
+      return this.subnets?.list ?? [];
+    }
+  }
+
+  private async execute(step: PlanStep): Promise<void> {
+    switch (step.kind) {
+      case 'assign':
+        return this.assign(step.interfaceId, step.request);
+      case 'create-interface':
+        return this.createInterface(step.subnetId, step.deviceIndex, step.request);
+      case 'release':
+        return this.release(step.interfaceId, step.ips, step.prefixes);
+      case 'delete-interface':
+        return this.deleteInterface(step.interfaceId);
+    }
+  }
+
+  private updateInterface(interfaceId: string, change: (nic: InventoryInterface) => InventoryInterface): void {
+    this.options.store.replaceInventory(this.options.store.interfaces().map((nic) => (nic.interfaceId === interfaceId ? change(nic) : nic)));
+  }
+
+  private touch(ids: string[]): void {
+    const now = this.now();
+    for (const id of ids) this.recentChanges.set(id, now);
+  }
+
+  private async assign(interfaceId: string, request: AddressRequest): Promise<void> {
+    const added = await this.options.provider.assignAddresses(interfaceId, request);
+    this.touch([...added.ips, ...added.prefixes]);
+    this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: [...nic.ips, ...added.ips], prefixes: [...nic.prefixes, ...added.prefixes] }));
+  }
+
+  private async createInterface(subnetId: string, deviceIndex: number, request: AddressRequest): Promise<void> {
+    const metadata = this.metadata;
+    if (!metadata) return;
+    this.pendingInterfaces++;
+    try {
+      const created = await this.options.provider.createInterface({
+        instanceId: metadata.instanceId,
+        subnetId,
+        securityGroupIds: this.options.podSecurityGroupIds,
+        deviceIndex,
+        addresses: request,
+        description: `vpc-cni pod interface of ${this.options.nodeName}`,
+        tags: {
+          ...this.options.extraTags,
+          [ownedTags.cluster]: this.options.clusterName,
+          [ownedTags.node]: metadata.instanceId,
+          [ownedTags.createdAt]: new Date(this.now()).toISOString(),
+        },
+      });
+      this.touch([created.interfaceId, ...created.secondaryIps, ...created.prefixes]);
+      const attached = await this.waitForAttachment(created);
+      await this.configureHost(attached);
+      this.options.store.replaceInventory([...this.options.store.interfaces(), attached]);
+      this.subnets = undefined;
+    } finally {
+      this.pendingInterfaces--;
+    }
+  }
+
+  /** A new interface is usable once the node sees it: poll the metadata service with backoff. */
+  private async waitForAttachment(created: CloudInterface): Promise<InventoryInterface> {
+    const deadline = this.now() + (this.options.attachTimeoutMs ?? 60_000);
+    let delay = 20;
+    for (;;) {
+      const metadata = await this.options.provider.instanceMetadata();
+      const seen = metadata.interfaces.find((nic) => nic.interfaceId === created.interfaceId);
+      if (seen) {
+        const inventory = toInventory(seen, metadata.primaryMac);
+        // Metadata may lag the create call: what the cloud answered is the truth for a fresh interface.
+        return { ...inventory, ips: [...new Set([...inventory.ips, ...created.secondaryIps])], prefixes: [...new Set([...inventory.prefixes, ...created.prefixes])] };
+      }
+      if (this.now() > deadline) {
+        throw new CloudError({ kind: 'transient', code: 'AttachTimeout', message: `interface ${created.interfaceId} did not appear on the node within ${this.options.attachTimeoutMs ?? 60_000} ms` });
+      }
+      await this.sleep(delay);
+      delay = Math.min(delay * 2, 1000);
+    }
+  }
+
+  private async release(interfaceId: string, ips: string[], prefixes: string[]): Promise<void> {
+    const usage = this.options.store.usage().find((nic) => nic.interfaceId === interfaceId);
+    if (!usage) return;
+    // The plan was made a moment ago: give back only what is still free now.
+    const freeIps = ips.filter((ip) => usage.ips.some((entry) => entry.ip === ip && entry.state === 'free'));
+    const freePrefixes = prefixes.filter((prefix) => usage.prefixes.some((entry) => entry.prefix === prefix && entry.assigned === 0 && entry.cooling === 0));
+    if (freeIps.length === 0 && freePrefixes.length === 0) return;
+    // Out of the inventory first, so no add picks them while the call is in flight.
+    this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: nic.ips.filter((ip) => !freeIps.includes(ip)), prefixes: nic.prefixes.filter((p) => !freePrefixes.includes(p)) }));
+    try {
+      await this.options.provider.releaseAddresses(interfaceId, { ips: freeIps, prefixes: freePrefixes });
+      this.touch([...freeIps, ...freePrefixes]);
+    } catch (err) {
+      this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: [...nic.ips, ...freeIps], prefixes: [...nic.prefixes, ...freePrefixes] }));
+      throw err;
+    }
+  }
+
+  private async deleteInterface(interfaceId: string): Promise<void> {
+    const usage = this.options.store.usage().find((nic) => nic.interfaceId === interfaceId);
+    const nic = this.options.store.interfaces().find((candidate) => candidate.interfaceId === interfaceId);
+    if (!usage || !nic || nic.isPrimary) return;
+    const busy = usage.ips.some((entry) => entry.state !== 'free') || usage.prefixes.some((entry) => entry.assigned + entry.cooling > 0);
+    if (busy) return;
+    this.options.store.replaceInventory(this.options.store.interfaces().filter((candidate) => candidate.interfaceId !== interfaceId));
+    try {
+      await this.options.host.removeInterface({ mac: nic.mac, deviceIndex: nic.deviceIndex, primaryIp: nic.primaryIp, subnetCidr: nic.subnetCidr, mtu: this.options.mtu });
+      await this.options.provider.deleteInterface(interfaceId);
+      this.touch([interfaceId, ...nic.ips, ...nic.prefixes]);
+      this.subnets = undefined;
+    } catch (err) {
+      this.options.store.replaceInventory([...this.options.store.interfaces(), nic]);
+      throw err;
+    }
+  }
+}
