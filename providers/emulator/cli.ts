@@ -59,8 +59,8 @@ async function up(options: UpOptions): Promise<void> {
     }
     process.exit(code);
   };
-  process.once('SIGINT', () => void stop(130));
-  process.once('SIGTERM', () => void stop(143));
+  process.on('SIGINT', () => void stop(130));
+  process.on('SIGTERM', () => void stop(143));
   try {
     const { url } = await emulator.listen({ host: options.host, port: options.port, socketPath });
     if (options.dataplane) {

@@ -75,6 +75,8 @@ export class VpcBox implements CloudObserver {
   private readonly gateways = new Map<string, string>();
   private proxy: ProxyHandle | null = null;
   private state: 'new' | 'up' | 'destroyed' = 'new';
+  /** True once the namespaces are deleted. */
+  private gone = false;
   private observing = false;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly syncDestroyer = { destroySync: (): void => this.destroySync() };
@@ -148,12 +150,17 @@ export class VpcBox implements CloudObserver {
     await this.proxy?.stop();
     this.proxy = null;
     await deleteNamespaces(boxNamespaces(this.prefix));
+    this.gone = true;
     this.forget();
   }
 
-  /** For exit handlers, where only synchronous work runs. */
+  /**
+   * For exit handlers, where only synchronous work runs. Also runs while an
+   * async destroy() is under way: the process may die before that finishes.
+   */
   destroySync(): void {
-    if (this.state === 'destroyed') return;
+    if (this.gone) return;
+    this.gone = true;
     this.state = 'destroyed';
     this.proxy?.kill();
     this.proxy = null;
