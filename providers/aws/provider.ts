@@ -115,8 +115,16 @@ export class AwsProvider implements NodeProvider {
       this.imds.require('local-ipv4'),
       this.imds.list('network/interfaces/macs/'),
     ]);
-    const interfaces = await Promise.all(macs.map((entry) => this.metadataInterface(entry.replace(/\/$/, ''))));
-    interfaces.sort((a, b) => a.deviceIndex - b.deviceIndex);
+    // An interface detached between the listing and its own reads answers 404: it is gone, skip it.
+    const read = await Promise.all(
+      macs.map((entry) =>
+        this.metadataInterface(entry.replace(/\/$/, '')).catch((err: unknown) => {
+          if (isCloudError(err, 'not-found')) return undefined;
+          throw err;
+        }),
+      ),
+    );
+    const interfaces = read.filter((nic): nic is MetadataInterface => nic !== undefined).sort((a, b) => a.deviceIndex - b.deviceIndex);
     const primary = interfaces.find((nic) => nic.mac === primaryMac.toLowerCase());
     if (!primary) throw new CloudError({ kind: 'not-found', code: 'MetadataNotFound', message: `primary MAC ${primaryMac} is not among the instance's interfaces`, operation: 'IMDS' });
     this.primaryGroups = primary.securityGroupIds;
