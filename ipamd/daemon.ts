@@ -28,6 +28,9 @@ export interface DaemonOptions {
   mtu: number;
   poolCheckIntervalMs: number;
   reconcileIntervalMs: number;
+  /** Defaults: shrink at most every 30 s; never free an interface younger than 60 s. */
+  shrinkIntervalMs?: number;
+  minInterfaceAgeMs?: number;
   leakCleanup: { enabled: boolean; intervalMs: number; graceMs: number };
   /** host:port pairs; absent = not served. */
   introspection?: { host: string; port: number };
@@ -74,6 +77,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     extraTags: options.extraTags,
     mtu: options.mtu,
     now,
+    ...(options.shrinkIntervalMs === undefined ? {} : { shrinkIntervalMs: options.shrinkIntervalMs }),
+    ...(options.minInterfaceAgeMs === undefined ? {} : { minInterfaceAgeMs: options.minInterfaceAgeMs }),
   });
   const timers: NodeJS.Timeout[] = [];
   const endpoints: HttpEndpoint[] = [];

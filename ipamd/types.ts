@@ -67,6 +67,14 @@ export interface PolicyInput {
   pendingInterfaces: number;
   /** Device indexes in use or pending. */
   usedDeviceIndexes: number[];
+  /**
+   * Whether this plan may give anything back. Growing is immediate; shrinking
+   * waits its turn (AWS shrinks every 30 s), so a pod that comes and goes
+   * does not make an interface come and go with it. Default true.
+   */
+  allowShrink?: boolean;
+  /** Interfaces too young to be freed (just attached). */
+  protectedInterfaceIds?: string[];
 }
 
 export type PlanStep =

@@ -24,6 +24,10 @@ export interface PoolManagerOptions {
   attachTimeoutMs?: number;
   /** Changes younger than this are not undone by a reconcile that does not see them yet. */
   consistencyGraceMs?: number;
+  /** Shrinking runs at most this often (AWS: 30 s), so short-lived pods do not churn interfaces. */
+  shrinkIntervalMs?: number;
+  /** Interfaces younger than this are never freed. */
+  minInterfaceAgeMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -76,6 +80,9 @@ export class PoolManager {
   private pendingInterfaces = 0;
   /** When ipamd itself last changed an address or interface, by address / interface id. */
   private readonly recentChanges = new Map<string, number>();
+  /** When ipamd attached the interfaces it created, by interface id. */
+  private readonly createdAt = new Map<string, number>();
+  private lastShrinkAt = -Infinity;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   status: PoolStatus = { ready: false, subnets: [], pendingInterfaces: 0 };
@@ -173,7 +180,12 @@ export class PoolManager {
     const limits = this.limits;
     if (!limits) return;
     const interfaces = this.options.store.usage();
+    const now = this.now();
+    const minAge = this.options.minInterfaceAgeMs ?? 60_000;
+    for (const [id, at] of this.createdAt) if (at <= now - minAge) this.createdAt.delete(id);
     const plan = planPool({
+      allowShrink: now - this.lastShrinkAt >= (this.options.shrinkIntervalMs ?? 30_000),
+      protectedInterfaceIds: [...this.createdAt.keys()],
       interfaces,
       targets: this.options.targets,
       limits,
@@ -185,6 +197,7 @@ export class PoolManager {
     if (plan.steps.length > 0) this.options.logger.info({ plan: plan.steps, short: plan.short, excess: plan.excess }, `pool plan: ${plan.reason}`);
     this.status.exhausted = plan.exhausted;
     this.options.metrics.setExhausted(plan.exhausted?.limit);
+    if (plan.steps.some((step) => step.kind === 'release' || step.kind === 'delete-interface')) this.lastShrinkAt = now;
     for (const step of plan.steps) {
       try {
         await this.execute(step);
@@ -275,6 +288,7 @@ export class PoolManager {
         },
       });
       this.touch([created.interfaceId, ...created.secondaryIps, ...created.prefixes]);
+      this.createdAt.set(created.interfaceId, this.now());
       const attached = await this.waitForAttachment(created);
       await this.configureHost(attached);
       this.options.store.replaceInventory([...this.options.store.interfaces(), attached]);
@@ -311,7 +325,9 @@ export class PoolManager {
     const freeIps = ips.filter((ip) => usage.ips.some((entry) => entry.ip === ip && entry.state === 'free'));
     const freePrefixes = prefixes.filter((prefix) => usage.prefixes.some((entry) => entry.prefix === prefix && entry.assigned === 0 && entry.cooling === 0));
     if (freeIps.length === 0 && freePrefixes.length === 0) return;
-    // Out of the inventory first, so no add picks them while the call is in flight.
+    // Out of the inventory first, so no add picks them while the call is in flight,
+    // and marked as our change, so no resync puts them back from metadata meanwhile.
+    this.touch([...freeIps, ...freePrefixes]);
     this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: nic.ips.filter((ip) => !freeIps.includes(ip)), prefixes: nic.prefixes.filter((p) => !freePrefixes.includes(p)) }));
     try {
       await this.options.provider.releaseAddresses(interfaceId, { ips: freeIps, prefixes: freePrefixes });
@@ -328,6 +344,8 @@ export class PoolManager {
     if (!usage || !nic || nic.isPrimary) return;
     const busy = usage.ips.some((entry) => entry.state !== 'free') || usage.prefixes.some((entry) => entry.assigned + entry.cooling > 0);
     if (busy) return;
+    // Marked as our change first, so no resync adopts it again from metadata while it is being deleted.
+    this.touch([interfaceId, ...nic.ips, ...nic.prefixes]);
     this.options.store.replaceInventory(this.options.store.interfaces().filter((candidate) => candidate.interfaceId !== interfaceId));
     try {
       await this.options.host.removeInterface({ mac: nic.mac, deviceIndex: nic.deviceIndex, primaryIp: nic.primaryIp, subnetCidr: nic.subnetCidr, mtu: this.options.mtu });

@@ -565,8 +565,14 @@ export function planPool(input: PolicyInput): Plan {
     return { steps: outcome.steps, short, excess, reason: `${head}; short ${short}; ${did === '' ? 'no change' : did}${tail}` };
   }
 
-  const outcome = shrink(ctx, interfaces, pool);
-  const did = outcome.steps.map(describeStep).join(', ');
   const verdict = excess > 0 ? `excess ${excess}` : 'at target';
+  if (input.allowShrink === false) return { steps: [], short, excess, reason: `${head}; ${verdict}; no change (shrinking waits its turn)` };
+  const protectedIds = new Set(input.protectedInterfaceIds ?? []);
+  const outcome = shrink(
+    ctx,
+    interfaces.map((iface) => (protectedIds.has(iface.interfaceId) ? { ...iface, busy: true } : iface)),
+    pool,
+  );
+  const did = outcome.steps.map(describeStep).join(', ');
   return { steps: outcome.steps, short, excess, reason: `${head}; ${verdict}; ${did === '' ? 'no change' : did}${outcome.note ? ` (${outcome.note})` : ''}` };
 }

@@ -67,6 +67,9 @@ export async function startIpamdWorld(options: { instanceType?: string; targets?
       poolCheckIntervalMs: 50,
       reconcileIntervalMs: 200,
       leakCleanup: { enabled: false, intervalMs: 60_000, graceMs: 0 },
+      // Tests see every decision at once; production waits 30 s between shrinks and keeps young interfaces.
+      shrinkIntervalMs: 0,
+      minInterfaceAgeMs: 0,
       ...options.daemon,
       ...overrides,
     });
