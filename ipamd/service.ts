@@ -19,6 +19,8 @@ export interface ServiceOptions {
  * the limit's name when it cannot.
  */
 export class IpamdService implements IpamService {
+  private topUpScheduled = false;
+
   constructor(private readonly options: ServiceOptions) {}
 
   async add(params: AddParams): Promise<AddResult> {
@@ -41,8 +43,7 @@ export class IpamdService implements IpamService {
         throw new IpamError('busy', `no free address on this node yet (${again.message}); the pool is growing, retry shortly`);
       }
     }
-    // Top the warm pool up behind the answer.
-    void pool.reconcile().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'reconcile after add failed'));
+    this.topUp();
     const nic = store.interfaceOf(allocation.ip);
     if (!nic) throw new IpamError('internal', `address ${allocation.ip} belongs to no interface of this node`);
     return {
@@ -56,6 +57,19 @@ export class IpamdService implements IpamService {
     };
   }
 
+  /**
+   * Re-plans the pool after the answer has left: deferred and coalesced, so
+   * a burst of adds costs one plan and no add waits for the policy.
+   */
+  private topUp(): void {
+    if (this.topUpScheduled) return;
+    this.topUpScheduled = true;
+    setImmediate(() => {
+      this.topUpScheduled = false;
+      this.options.pool.reconcile().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'pool top-up failed'));
+    });
+  }
+
   private failIfExhausted(): void {
     const exhausted = this.options.pool.status.exhausted;
     if (exhausted) throw new IpamError('exhausted', `no address available: ${exhausted.message}`, exhausted.limit as ExhaustionLimit);
@@ -63,7 +77,7 @@ export class IpamdService implements IpamService {
 
   async del(params: DelParams): Promise<void> {
     const released = await this.options.store.release(params.key);
-    if (released) void this.options.pool.reconcile().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'reconcile after delete failed'));
+    if (released) this.topUp();
   }
 
   async check(params: CheckParams): Promise<CheckResult> {

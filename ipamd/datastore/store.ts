@@ -1,6 +1,6 @@
 import { ipToNumber, numberToIp, parseCidr } from '../../providers/ipv4.ts';
 import type { AddressMode, AllocationKey, InterfaceUsage } from '../types.ts';
-import { DurableLog } from './journal.ts';
+import { DurableLog, type JournalSink } from './journal.ts';
 
 /**
  * The allocation datastore: which pod holds which address, and which
@@ -57,8 +57,10 @@ export interface StoreOptions {
   mode: AddressMode;
   cooldownMs: number;
   now?: () => number;
-  /** Journal records before they are folded into a snapshot. */
+  /** Journal records before they are folded into a snapshot (each compaction briefly holds appends back). */
   compactEvery?: number;
+  /** Where journal records go (tests inject failures here). */
+  sink?: JournalSink;
   onBackgroundError?: (err: Error) => void;
 }
 
@@ -89,7 +91,7 @@ export class AddressStore {
   }
 
   static async open(options: StoreOptions): Promise<{ store: AddressStore; skippedRecords: number }> {
-    const { log, recovered } = await DurableLog.open<Snapshot, JournalOp>(options.dir);
+    const { log, recovered } = await DurableLog.open<Snapshot, JournalOp>(options.dir, options.sink);
     const store = new AddressStore(log, options);
     for (const allocation of recovered.snapshot?.allocations ?? []) store.put(allocation);
     for (const entry of recovered.snapshot?.cooling ?? []) store.cooling.set(entry.ip, entry.until);
@@ -282,7 +284,7 @@ export class AddressStore {
   }
 
   private maybeCompact(): void {
-    if (this.compacting || this.log.pending < (this.options.compactEvery ?? 1000)) return;
+    if (this.compacting || this.log.pending < (this.options.compactEvery ?? 10_000)) return;
     this.compacting = true;
     this.log
       .compact(this.snapshot())

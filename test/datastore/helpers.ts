@@ -1,7 +1,6 @@
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FileHandle } from 'node:fs/promises';
 import { afterEach } from 'vitest';
 
 /** Temporary directories made by the current test file, removed after each test. */
@@ -15,15 +14,6 @@ export function useTempDirs(): () => Promise<string> {
     made.push(dir);
     return dir;
   };
-}
-
-/** The prototype every FileHandle of node:fs/promises shares, to spy on its methods. */
-export async function fileHandlePrototype(dir: string): Promise<FileHandle> {
-  const handle = await open(join(dir, 'probe'), 'w');
-  const proto = Object.getPrototypeOf(handle) as FileHandle;
-  await handle.close();
-  await rm(join(dir, 'probe'));
-  return proto;
 }
 
 export const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AddressStore, NoFreeAddressError, type InventoryInterface, type StoreOptions } from '../../ipamd/datastore/store.ts';
 import type { AllocationKey } from '../../ipamd/types.ts';
-import { fileHandlePrototype, useTempDirs } from './helpers.ts';
+import { useTempDirs } from './helpers.ts';
+import { fileSink, type JournalSink } from '../../ipamd/datastore/journal.ts';
 
 const key = (containerId: string, ifName = 'eth0', network = 'aws-cni'): AllocationKey => ({ network, containerId, ifName });
 
@@ -350,11 +351,20 @@ describe('AddressStore', () => {
 
   it('rolls back on a failed datasync, and the address taken next is held by one key after recovery', async () => {
     const dir = await tempDir();
-    const proto = await fileHandlePrototype(dir);
-    const { store } = await openStore(dir, {}, twoNics());
+    let failNext = false;
+    const sink: JournalSink = {
+      append: (fd, text) => fileSink.append(fd, text),
+      sync: (fd) => {
+        fileSink.sync(fd);
+        if (failNext) {
+          failNext = false;
+          throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        }
+      },
+    };
+    const { store } = await openStore(dir, { sink }, twoNics());
     await store.allocate(key('a'));
-    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-    vi.spyOn(proto, 'datasync').mockRejectedValueOnce(eio);
+    failNext = true;
     await expect(store.allocate(key('b'))).rejects.toThrow(/EIO/);
     expect(store.find(key('b'))).toBeUndefined();
     // The address b was about to get is free again, and goes to c.
