@@ -265,7 +265,8 @@ export class PoolManager {
   private async assign(interfaceId: string, request: AddressRequest): Promise<void> {
     const added = await this.options.provider.assignAddresses(interfaceId, request);
     this.touch([...added.ips, ...added.prefixes]);
-    this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: [...nic.ips, ...added.ips], prefixes: [...nic.prefixes, ...added.prefixes] }));
+    // A resync may have seen them already: add each once.
+    this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: [...new Set([...nic.ips, ...added.ips])], prefixes: [...new Set([...nic.prefixes, ...added.prefixes])] }));
   }
 
   private async createInterface(subnetId: string, deviceIndex: number, request: AddressRequest): Promise<void> {
