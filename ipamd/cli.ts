@@ -9,6 +9,7 @@ import type { NodeProvider } from '../providers/contract.ts';
 import { createCallGate } from './cloud/call-gate.ts';
 import { ConfigError, loadConfig, poolTargets, type IpamdConfig } from './config.ts';
 import { startDaemon } from './daemon.ts';
+import { IpRoutePodNetwork } from './dataplane/pod-network.ts';
 import { IpRouteHostNetwork } from './host/network.ts';
 import type { PoolView } from './introspection.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -53,10 +54,13 @@ async function run(): Promise<void> {
   const daemon = await startDaemon({
     provider: providerFor(config, metrics),
     host: new IpRouteHostNetwork(),
+    podNetwork: new IpRoutePodNetwork(),
     logger,
     metrics,
     stateDir: config.stateDir,
     socketPath: config.ipamdSocket,
+    cniConfDir: config.cniConfDir,
+    snat: { external: config.externalSnat, excludeCidrs: config.excludeSnatCidrs },
     targets: poolTargets(config),
     cooldownMs: config.ipCooldownPeriodSeconds * 1000,
     clusterName: config.clusterName,

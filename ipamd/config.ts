@@ -11,6 +11,7 @@
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { parseCidr } from '../providers/ipv4.ts';
 import type { CloudName } from '../providers/contract.ts';
 import type { PoolTargets } from './types.ts';
 
@@ -43,6 +44,9 @@ export interface IpamdConfig {
   podSubnetIds: string[];
   /** Empty = the primary interface's security groups. */
   podSecurityGroupIds: string[];
+  /** CIDRs reached without SNAT besides the VPC's. */
+  excludeSnatCidrs: string[];
+  externalSnat: boolean;
 
   logLevel: LogLevel;
   metricsBindAddress: BindAddress;
@@ -151,6 +155,24 @@ const httpUrl = () =>
     .trim()
     .pipe(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }))
     .transform((u) => u.replace(/\/+$/, ''));
+
+/** Comma-separated IPv4 CIDRs, network addresses only (10.0.0.0/8, not 10.0.0.1/8). */
+const cidrList = () =>
+  z.string().transform((s, ctx) => {
+    const cidrs = s
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
+    for (const cidr of cidrs) {
+      try {
+        parseCidr(cidr);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `expected comma-separated IPv4 CIDRs; ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }
+    return cidrs;
+  });
 
 /** Ids are opaque (sg-..., subnet-..., Azure resource paths, vsw-...): no blanks, quotes or commas inside. */
 const idList = (what: string) =>
@@ -341,6 +363,14 @@ const specs = {
     idList('subnet'),
     [],
   ),
+  EXCLUDE_SNAT_CIDRS: spec(
+    'EXCLUDE_SNAT_CIDRS',
+    '(empty)',
+    "Comma-separated CIDRs pods reach without SNAT, besides the VPC's own (peered VPCs, on-premises ranges).",
+    cidrList(),
+    [],
+  ),
+  EXTERNAL_SNAT: spec('EXTERNAL_SNAT', 'false', 'Leave SNAT of traffic leaving the VPC to a NAT gateway: the node SNATs nothing (true/false/1/0).', bool(), false),
   POD_SECURITY_GROUP_IDS: spec(
     'POD_SECURITY_GROUP_IDS',
     "(empty: the primary interface's groups)",
@@ -478,6 +508,8 @@ export function loadConfig(env: Record<string, string | undefined>): IpamdConfig
     ipCooldownPeriodSeconds: get('IP_COOLDOWN_PERIOD'),
     additionalEniTags: get('ADDITIONAL_ENI_TAGS'),
     podSubnetIds: get('POD_SUBNET_IDS'),
+    excludeSnatCidrs: get('EXCLUDE_SNAT_CIDRS'),
+    externalSnat: get('EXTERNAL_SNAT'),
     podSecurityGroupIds: get('POD_SECURITY_GROUP_IDS'),
     logLevel: get('LOG_LEVEL'),
     metricsBindAddress: get('METRICS_BIND_ADDRESS'),

@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import type { NodeProvider } from '../providers/contract.ts';
 import { startApiServer } from './api/server.ts';
 import { cleanLeakedInterfaces } from './cloud/leaks.ts';
+import { conflist, writeConflist } from './cni-config.ts';
+import type { PodNetwork } from './dataplane/types.ts';
+import { finishPendingReleases } from './pending.ts';
 import { AddressStore } from './datastore/store.ts';
 import type { HostNetwork } from './host/network.ts';
 import { poolView, serveHttp, type HttpEndpoint } from './introspection.ts';
@@ -14,10 +17,17 @@ import type { PoolTargets } from './types.ts';
 export interface DaemonOptions {
   provider: NodeProvider;
   host: HostNetwork;
+  podNetwork: PodNetwork;
   logger: Logger;
   metrics: Metrics;
   stateDir: string;
   socketPath: string;
+  /** Where the plugin records releases while ipamd is down (default STATE_DIR/pending-del). */
+  pendingDir?: string;
+  /** Where the conflist goes once ipamd is ready; absent = not written. */
+  cniConfDir?: string;
+  /** SNAT of traffic leaving the VPC: off when a NAT gateway does it; extra CIDRs reached without it. */
+  snat?: { external: boolean; excludeCidrs: string[] };
   targets: PoolTargets;
   cooldownMs: number;
   clusterName: string;
@@ -43,6 +53,7 @@ export interface RunningDaemon {
   pool: PoolManager;
   introspectionUrl?: string;
   metricsUrl?: string;
+  conflistPath?: string;
   stop(): Promise<void>;
 }
 
@@ -96,13 +107,41 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       { instance: pool.instance?.instanceId, restored, orphans: orphans.length, addresses: store.totalAddresses(), free: store.freeCount() },
       'ipamd started: allocations restored, inventory rebuilt from the metadata service',
     );
-    api = await startApiServer({ socketPath: options.socketPath, service: new IpamdService({ store, pool, logger }), logger });
+    const metadata = pool.instance;
+    if (metadata) {
+      const snat = options.snat ?? { external: false, excludeCidrs: [] };
+      await options.podNetwork.prepareNode({
+        // A NAT gateway that does the SNAT means the node SNATs nothing.
+        noSnatCidrs: snat.external ? ['0.0.0.0/0'] : [...metadata.vpcCidrs, ...snat.excludeCidrs],
+        primaryIp: metadata.primaryIp,
+        primaryInterface: await options.host.linkName(metadata.primaryMac),
+      });
+    }
+    const service = new IpamdService({ store, pool, logger, podNetwork: options.podNetwork, mtu: options.mtu });
+    const pendingDir = options.pendingDir ?? join(options.stateDir, 'pending-del');
+    const finishPending = (): Promise<void> =>
+      finishPendingReleases(pendingDir, service, logger)
+        .then(() => undefined)
+        .catch((err: Error) => logger.warn({ err: err.message }, 'pending releases failed'));
+    await finishPending();
+    api = await startApiServer({ socketPath: options.socketPath, service, logger });
+    let conflistPath: string | undefined;
+    const publishWhenReady = async (): Promise<void> => {
+      if (conflistPath || !options.cniConfDir || !pool.status.ready) return;
+      conflistPath = await writeConflist(options.cniConfDir, conflist({ socketPath: options.socketPath, pendingDir }));
+      logger.info({ path: conflistPath }, 'ready: conflist written');
+    };
+    await publishWhenReady();
     const every = (ms: number, task: () => Promise<void>): void => {
       const timer = setInterval(() => void task(), ms);
       timer.unref();
       timers.push(timer);
     };
-    every(options.poolCheckIntervalMs, () => pool.reconcile().catch((err: Error) => logger.warn({ err: err.message }, 'pool check failed')));
+    every(options.poolCheckIntervalMs, async () => {
+      await pool.reconcile().catch((err: Error) => logger.warn({ err: err.message }, 'pool check failed'));
+      await publishWhenReady().catch((err: Error) => logger.error({ err: err.message }, 'writing the conflist failed'));
+    });
+    every(5000, finishPending);
     every(options.reconcileIntervalMs, async () => {
       try {
         await pool.resync();
@@ -147,7 +186,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       endpoints.push(endpoint);
       metricsUrl = endpoint.url;
     }
-    return { store, pool, stop, ...(introspectionUrl ? { introspectionUrl } : {}), ...(metricsUrl ? { metricsUrl } : {}) };
+    return {
+      store,
+      pool,
+      stop,
+      ...(introspectionUrl ? { introspectionUrl } : {}),
+      ...(metricsUrl ? { metricsUrl } : {}),
+      get conflistPath() {
+        return conflistPath;
+      },
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -1,6 +1,8 @@
 import { IpamError, type AddParams, type AddResult, type CheckParams, type CheckResult, type DelParams, type GcParams, type GcResult, type IpamService, type StatusResult } from './api/protocol.ts';
 import { NoFreeAddressError, type AddressStore } from './datastore/store.ts';
 import { subnetGateway } from './host/network.ts';
+import type { PodNetwork } from './dataplane/types.ts';
+import { podGateway } from './api/names.ts';
 import type { Logger } from './logger.ts';
 import type { PoolManager } from './pool/manager.ts';
 import type { ExhaustionLimit } from './types.ts';
@@ -9,6 +11,8 @@ export interface ServiceOptions {
   store: AddressStore;
   pool: PoolManager;
   logger: Logger;
+  podNetwork: PodNetwork;
+  mtu: number;
   /** How long an add may wait for the pool to grow before it gives up. */
   growWaitMs?: number;
 }
@@ -28,15 +32,16 @@ export class IpamdService implements IpamService {
     if (!pool.status.ready && !store.find(params.key)) throw new IpamError('not-ready', 'ipamd is still warming its address pool; retry shortly');
     const extra = { netns: params.netns, ...(params.pod ? { pod: params.pod } : {}) };
     let allocation;
+    let existing = false;
     try {
-      allocation = (await store.allocate(params.key, extra)).allocation;
+      ({ allocation, existing } = await store.allocate(params.key, extra));
     } catch (err) {
       if (!(err instanceof NoFreeAddressError)) throw err;
       this.failIfExhausted();
       // Not exhausted: the pool is growing. Wait for one reconcile, then try once more.
       await Promise.race([pool.reconcile(), new Promise((resolve) => setTimeout(resolve, this.options.growWaitMs ?? 3000))]);
       try {
-        allocation = (await store.allocate(params.key, extra)).allocation;
+        ({ allocation, existing } = await store.allocate(params.key, extra));
       } catch (again) {
         if (!(again instanceof NoFreeAddressError)) throw again;
         this.failIfExhausted();
@@ -46,6 +51,19 @@ export class IpamdService implements IpamService {
     this.topUp();
     const nic = store.interfaceOf(allocation.ip);
     if (!nic) throw new IpamError('internal', `address ${allocation.ip} belongs to no interface of this node`);
+    const attachment = { ...params.key, netns: params.netns, ip: allocation.ip, owner: { deviceIndex: nic.deviceIndex, isPrimary: nic.isPrimary }, mtu: this.options.mtu };
+    const { podNetwork, logger } = this.options;
+    // A repeated ADD (a runtime retrying) may find its network whole or half made: start it over, same address.
+    if (existing) await podNetwork.tearDown(attachment);
+    let links;
+    try {
+      links = await podNetwork.setUp(attachment);
+    } catch (err) {
+      // Nothing half-made stays behind, and the address goes back (without cooldown: no pod ever used it).
+      await podNetwork.tearDown(attachment).catch((cleanup: Error) => logger.warn({ err: cleanup.message }, 'cleanup after a failed pod network set-up failed'));
+      await store.release(params.key, { cooldown: false });
+      throw new IpamError('internal', `could not set up the network of container ${params.key.containerId} in ${params.netns}: ${(err as Error).message}`);
+    }
     return {
       address: `${allocation.ip}/32`,
       ip: allocation.ip,
@@ -54,6 +72,10 @@ export class IpamdService implements IpamService {
       mac: nic.mac,
       subnetCidr: nic.subnetCidr,
       gateway: subnetGateway(nic.subnetCidr),
+      hostInterface: links.hostInterface,
+      podInterface: links.podInterface,
+      mtu: this.options.mtu,
+      podGateway,
     };
   }
 
@@ -76,6 +98,9 @@ export class IpamdService implements IpamService {
   }
 
   async del(params: DelParams): Promise<void> {
+    const allocation = this.options.store.find(params.key);
+    // The network goes first: an address back in the pool must not still be wired to the old pod.
+    await this.options.podNetwork.tearDown({ ...params.key, ...(allocation ? { ip: allocation.ip } : {}), ...(params.netns ? { netns: params.netns } : {}) });
     const released = await this.options.store.release(params.key);
     if (released) this.topUp();
   }
@@ -85,6 +110,22 @@ export class IpamdService implements IpamService {
     if (!allocation) throw new IpamError('not-found', `no address is allocated to container ${params.key.containerId} interface ${params.key.ifName} on network ${params.key.network}`);
     const nic = this.options.store.interfaceOf(allocation.ip);
     if (!nic) throw new IpamError('not-found', `address ${allocation.ip} of container ${params.key.containerId} is no longer on any interface of this node`);
+    const problems: string[] = [];
+    if (params.expected && params.expected.address !== `${allocation.ip}/32`) problems.push(`the runtime expects ${params.expected.address}, ipamd holds ${allocation.ip}/32`);
+    const netns = params.netns || allocation.netns;
+    if (netns) {
+      problems.push(
+        ...(await this.options.podNetwork.verify({
+          ...params.key,
+          netns,
+          ip: allocation.ip,
+          owner: { deviceIndex: nic.deviceIndex, isPrimary: nic.isPrimary },
+          mtu: this.options.mtu,
+          ...(params.expected?.hostInterface ? { hostInterface: params.expected.hostInterface } : {}),
+        })),
+      );
+    }
+    if (problems.length > 0) throw new IpamError('check-failed', problems.join('; '));
     return { address: `${allocation.ip}/32`, interfaceId: nic.interfaceId };
   }
 
@@ -104,6 +145,7 @@ export class IpamdService implements IpamService {
     for (const allocation of this.options.store.allocations()) {
       if (allocation.key.network !== params.network) continue;
       if (valid.has(`${allocation.key.containerId}\u0000${allocation.key.ifName}`)) continue;
+      await this.options.podNetwork.tearDown({ ...allocation.key, ip: allocation.ip, ...(allocation.netns ? { netns: allocation.netns } : {}) });
       if (await this.options.store.release(allocation.key)) released++;
     }
     if (released > 0) this.options.logger.info({ released, network: params.network }, 'garbage-collected stale allocations');

@@ -24,7 +24,7 @@ export const MAX_LINE_BYTES = 64 * 1024;
 export const OPS = ['add', 'del', 'check', 'status', 'gc'] as const;
 export type Op = (typeof OPS)[number];
 
-export const ERROR_CODES = ['invalid-request', 'not-ready', 'exhausted', 'not-found', 'busy', 'internal'] as const;
+export const ERROR_CODES = ['invalid-request', 'not-ready', 'exhausted', 'not-found', 'check-failed', 'busy', 'internal'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 // ---------------------------------------------------------------------------
@@ -58,6 +58,14 @@ export interface AddResult {
   subnetCidr: string;
   /** The subnet's gateway, when known. */
   gateway?: string;
+  /** The host end of the pod's veth (listed without sandbox in the CNI result). */
+  hostInterface: { name: string; mac: string };
+  /** The pod's interface inside its network namespace. */
+  podInterface: { name: string; mac: string };
+  /** MTU of the pod's interface. */
+  mtu: number;
+  /** The link-local next hop the pod routes everything through (169.254.1.1). */
+  podGateway: string;
 }
 
 export interface DelParams {
@@ -72,6 +80,8 @@ export type DelResult = Record<string, never>;
 export interface CheckParams {
   key: AllocationKey;
   netns?: string;
+  /** What the runtime holds from ADD (prevResult): compared with the live state. */
+  expected?: { address: string; hostInterface?: string };
 }
 
 export interface CheckResult {
@@ -260,7 +270,22 @@ const paramsError = { error: 'must be an object' };
 export const paramsSchemas = {
   add: z.strictObject({ key: keySchema, netns: requiredNetnsSchema, pod: podSchema.optional() }, paramsError),
   del: z.strictObject({ key: keySchema, netns: netnsSchema.optional() }, paramsError),
-  check: z.strictObject({ key: keySchema, netns: netnsSchema.optional() }, paramsError),
+  check: z.strictObject(
+    {
+      key: keySchema,
+      netns: netnsSchema.optional(),
+      expected: z
+        .strictObject(
+          {
+            address: z.string({ error: 'must be a string' }).max(64, { error: 'must be at most 64 characters' }),
+            hostInterface: ifNameSchema.optional(),
+          },
+          { error: 'must be an object {address, hostInterface?}' },
+        )
+        .optional(),
+    },
+    paramsError,
+  ),
   status: z.strictObject({}, paramsError),
   gc: z.strictObject(
     {

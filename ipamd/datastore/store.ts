@@ -189,10 +189,11 @@ export class AddressStore {
   }
 
   /** Releases the key's address into cooldown; undefined when the key holds none. Durable before it resolves. */
-  async release(key: AllocationKey): Promise<Allocation | undefined> {
+  async release(key: AllocationKey, options: { cooldown?: boolean } = {}): Promise<Allocation | undefined> {
     const allocation = this.find(key);
     if (!allocation) return undefined;
-    const until = this.now() + this.options.cooldownMs;
+    // An address no pod ever used (its network set-up failed) needs no cooldown.
+    const until = this.now() + (options.cooldown === false ? 0 : this.options.cooldownMs);
     this.remove(allocation);
     this.cooling.set(allocation.ip, until);
     await this.log.append({ t: 'free', key: allocation.key, ip: allocation.ip, until });

@@ -20,12 +20,15 @@ export interface HostInterfaceSpec {
 export interface HostNetwork {
   configureInterface(spec: HostInterfaceSpec): Promise<void>;
   removeInterface(spec: HostInterfaceSpec): Promise<void>;
+  /** The name of the link with this MAC (the primary interface, for SNAT). */
+  linkName(mac: string): Promise<string>;
 }
 
 /** For a node whose data plane someone else owns (tests of the control plane alone). */
 export const noHostNetwork: HostNetwork = {
   configureInterface: async () => undefined,
   removeInterface: async () => undefined,
+  linkName: async () => 'eth0',
 };
 
 /** Priority of the per-interface `from` rules (after the `to pod` rules at 512). */
@@ -60,6 +63,10 @@ async function linkByMac(mac: string): Promise<string> {
 
 /** Applies the configuration with `ip -batch` in the namespace this process runs in. */
 export class IpRouteHostNetwork implements HostNetwork {
+  linkName(mac: string): Promise<string> {
+    return linkByMac(mac);
+  }
+
   async configureInterface(spec: HostInterfaceSpec): Promise<void> {
     const link = await linkByMac(spec.mac);
     const table = String(routeTableFor(spec.deviceIndex));

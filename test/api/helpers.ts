@@ -110,6 +110,10 @@ export class FakeService implements IpamService {
         mac: '02:00:0a:00:10:01',
         subnetCidr: '10.0.16.0/20',
         gateway: '10.0.16.1',
+        hostInterface: { name: 'vcni0123456789a', mac: '02:00:00:00:00:01' },
+        podInterface: { name: params.key.ifName, mac: '02:00:00:00:00:02' },
+        mtu: 9001,
+        podGateway: '169.254.1.1',
       };
     });
   }

@@ -52,6 +52,10 @@ describe('ipamd API: every op through the real client', () => {
       mac: '02:00:0a:00:10:01',
       subnetCidr: '10.0.16.0/20',
       gateway: '10.0.16.1',
+      hostInterface: { name: 'vcni0123456789a', mac: '02:00:00:00:00:01' },
+      podInterface: { name: 'eth0', mac: '02:00:00:00:00:02' },
+      mtu: 9001,
+      podGateway: '169.254.1.1',
     });
     // Idempotent on the key.
     expect((await callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1' })).ip).toBe('10.0.16.5');

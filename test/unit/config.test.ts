@@ -34,6 +34,8 @@ describe('loadConfig defaults', () => {
       ipamdSocket: '/var/run/vpc-cni/ipamd.sock',
       cniConfDir: '/etc/cni/net.d',
       cniBinDir: '/opt/cni/bin',
+      excludeSnatCidrs: [],
+      externalSnat: false,
       awsEc2MetadataServiceEndpoint: 'http://169.254.169.254',
       awsRegion: undefined,
       awsEndpointUrlEc2: undefined,
@@ -47,6 +49,14 @@ describe('loadConfig defaults', () => {
       disableLeakedEniCleanup: false,
       warnings: [],
     } satisfies IpamdConfig);
+  });
+
+  it('reads the SNAT settings and rejects CIDRs that are not network addresses', () => {
+    const config = loadConfig({ EXCLUDE_SNAT_CIDRS: '192.168.0.0/16, 172.16.0.0/12', EXTERNAL_SNAT: 'true' });
+    expect(config.excludeSnatCidrs).toEqual(['192.168.0.0/16', '172.16.0.0/12']);
+    expect(config.externalSnat).toBe(true);
+    expect(() => loadConfig({ EXCLUDE_SNAT_CIDRS: '10.0.0.1/8' })).toThrow(/EXCLUDE_SNAT_CIDRS="10.0.0.1\/8" is invalid/);
+    expect(() => loadConfig({ EXCLUDE_SNAT_CIDRS: 'banana' })).toThrow(/EXCLUDE_SNAT_CIDRS/);
   });
 
   it('treats blank values as unset', () => {
@@ -91,6 +101,8 @@ describe('loadConfig happy paths', () => {
       { additionalEniTags: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v'])) },
     ],
     ['POD_SUBNET_IDS', { POD_SUBNET_IDS: 'subnet-0a1, subnet-0b2,' }, { podSubnetIds: ['subnet-0a1', 'subnet-0b2'] }],
+    ['EXCLUDE_SNAT_CIDRS', { EXCLUDE_SNAT_CIDRS: '192.168.0.0/16' }, { excludeSnatCidrs: ['192.168.0.0/16'] }],
+    ['EXTERNAL_SNAT', { EXTERNAL_SNAT: '1' }, { externalSnat: true }],
     [
       'POD_SUBNET_IDS as Azure resource ids',
       { POD_SUBNET_IDS: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/pods' },
@@ -290,7 +302,7 @@ describe('configVariables', () => {
   it('documents every variable once, with a default and a description', () => {
     const names = configVariables.map((v) => v.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(31);
+    expect(names).toHaveLength(33);
     for (const v of configVariables) {
       expect(v.name).toMatch(/^[A-Z][A-Z0-9_]+$/);
       expect(v.default.length).toBeGreaterThan(0);

@@ -1,0 +1,389 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostVethName, podGateway } from '../api/names.ts';
+import { interfaceRulePriority, routeTableFor } from '../host/network.ts';
+import { ipToNumber } from '../../providers/ipv4.ts';
+import type { AttachmentRef, NodeNetworkSpec, PodAttachment, PodLinks, PodNetwork } from './types.ts';
+import { alreadyGone, alreadyThere, exec, IpBatchError, ipBatch, namespaceArgs, splitJsonOutputs, type BatchLine } from './ip.ts';
+import { cleanUpNode, prepareNode, type NodeOptions } from './node.ts';
+
+/**
+ * The pod data plane with iproute2, in the namespace this process runs in
+ * (the node's root namespace in production, a node namespace of the emulated
+ * VPC in the end-to-end tests).
+ *
+ * One ADD is two execs: an `ip -n <pod> -batch -` that creates the veth
+ * inside the pod's namespace with its peer born in ours (no namespace move:
+ * concurrent ADDs do not queue on the kernel's rcu_barrier) and configures
+ * the pod end completely, then an `ip -batch -` here for the host route and
+ * rules. Both MAC addresses are chosen up front, so the pod's permanent
+ * neighbour for the gateway goes into the first batch without a query.
+ *
+ * The gateway 169.254.1.1: the pod reaches it through a permanent neighbour
+ * entry (the host veth's MAC), so it never asks for it, as with AWS VPC CNI.
+ * The host veth gets no address: an address there would become the source of
+ * every packet the host sends to the pod (probes would come from 169.254.1.1
+ * instead of the node's address). As a fallback for a pod whose neighbour
+ * entry was flushed, the host veth has proxy_arp on (with no delay): the host
+ * answers for 169.254.1.1 as long as it routes that address through another
+ * interface (its default route does) and forwards (`prepareNode` turns
+ * forwarding on; pod-to-pod traffic needs it anyway). proxy_arp never
+ * answers for an address routed back through the asking veth, so the pod's
+ * own address is safe.
+ *
+ * Per pod on the host: `IP/32 dev VETH scope link` in main, `to IP lookup
+ * main` at 512, and for an address of a secondary ENI `from IP lookup
+ * <deviceIndex + 1>` at 1536, so its traffic leaves through the ENI that owns
+ * it (the VPC drops it otherwise). Pod traffic leaving the VPC is steered to
+ * the primary interface for SNAT by a mark (see node.ts).
+ *
+ * Concurrency: every name, route and rule is per pod (the veth name derives
+ * from the attachment, MACs are random), so calls for different pods never
+ * touch the same object and need no lock.
+ */
+
+/** Priority of the per-pod `to POD lookup main` rule (before the ENI `from` rules at 1536). */
+export const podRulePriority = 512;
+export { interfaceRulePriority as podSourceRulePriority };
+
+export type PodNetworkFailure = 'invalid-argument' | 'interface-exists' | 'netns-missing' | 'failed';
+
+export class PodNetworkError extends Error {
+  constructor(
+    readonly reason: PodNetworkFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PodNetworkError';
+  }
+}
+
+export interface IpRoutePodNetworkOptions {
+  /** SNAT table, mark and sysctl root used by `prepareNode`. */
+  node?: NodeOptions;
+  /** Where sysctls live (default /proc/sys; the host veth's proxy_arp). */
+  sysctlRoot?: string;
+}
+
+const interfaceName = /^[A-Za-z0-9_.@-]{1,15}$/;
+
+function invalid(message: string): PodNetworkError {
+  return new PodNetworkError('invalid-argument', message);
+}
+
+function checkIp(ip: string): void {
+  try {
+    ipToNumber(ip);
+  } catch (err) {
+    throw invalid((err as Error).message);
+  }
+}
+
+function validateAttachment(a: PodAttachment): void {
+  if (!interfaceName.test(a.ifName) || a.ifName === '.' || a.ifName === '..') throw invalid(`invalid interface name ${JSON.stringify(a.ifName)}`);
+  checkIp(a.ip);
+  if (!Number.isInteger(a.mtu) || a.mtu < 68 || a.mtu > 65535) throw invalid(`invalid MTU ${a.mtu}`);
+  if (!Number.isInteger(a.owner.deviceIndex) || a.owner.deviceIndex < 0) throw invalid(`invalid device index ${a.owner.deviceIndex}`);
+  if (typeof a.netns !== 'string' || !a.netns.startsWith('/')) throw invalid(`network namespace must be an absolute path, got ${JSON.stringify(a.netns)}`);
+}
+
+/** A random locally administered unicast MAC. */
+export function randomMac(): string {
+  const bytes = randomBytes(6);
+  bytes[0] = ((bytes[0] ?? 0) & 0xfe) | 0x02;
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join(':');
+}
+
+interface LinkJson {
+  ifindex: number;
+  ifname: string;
+  link_index?: number;
+  flags?: string[];
+  mtu?: number;
+  address?: string;
+  addr_info?: Array<{ family?: string; local?: string; prefixlen?: number }>;
+}
+interface RouteJson {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  scope?: string;
+}
+interface NeighJson {
+  dst: string;
+  dev?: string;
+  lladdr?: string;
+  state?: string[];
+}
+interface RuleJson {
+  priority: number;
+  src?: string;
+  srclen?: number;
+  dst?: string;
+  dstlen?: number;
+  table?: string;
+}
+
+const sameMac = (a: string | undefined, b: string | undefined): boolean => !!a && !!b && a.toLowerCase() === b.toLowerCase();
+
+export class IpRoutePodNetwork implements PodNetwork {
+  private readonly sysctlRoot: string;
+
+  constructor(private readonly options: IpRoutePodNetworkOptions = {}) {
+    this.sysctlRoot = options.sysctlRoot ?? '/proc/sys';
+  }
+
+  prepareNode(spec: NodeNetworkSpec): Promise<void> {
+    return prepareNode(spec, { sysctlRoot: this.sysctlRoot, ...this.options.node });
+  }
+
+  /** Removes the SNAT table and mark rule `prepareNode` made (not the sysctls). */
+  cleanUpNode(): Promise<void> {
+    return cleanUpNode(this.options.node);
+  }
+
+  async setUp(a: PodAttachment): Promise<PodLinks> {
+    validateAttachment(a);
+    const hostVeth = hostVethName(a.network, a.containerId, a.ifName);
+    if (!existsSync(a.netns)) throw new PodNetworkError('netns-missing', `network namespace ${a.netns} does not exist`);
+    const podMac = randomMac();
+    const hostMac = randomMac();
+    await this.createPodSide(a, hostVeth, podMac, hostMac, true);
+    try {
+      // Fresh device: no need to read first.
+      writeFileSync(`${this.sysctlRoot}/net/ipv4/conf/${hostVeth}/proxy_arp`, '1');
+      writeFileSync(`${this.sysctlRoot}/net/ipv4/neigh/${hostVeth}/proxy_delay`, '0');
+      await ipBatch(hostLines(a, hostVeth));
+    } catch (err) {
+      // The rules go only if our route went in: if the route failed, the
+      // address is routed to another device and the rules may be its owner's.
+      const routeAdded = err instanceof IpBatchError && !err.failures.has(2);
+      await this.removeHostSide(hostVeth, routeAdded ? [a.ip] : []).catch(() => undefined);
+      throw new PodNetworkError('failed', `setting up the host side of ${a.ifName} (${hostVeth}): ${(err as Error).message}`, { cause: err });
+    }
+    return { hostInterface: { name: hostVeth, mac: hostMac }, podInterface: { name: a.ifName, mac: podMac } };
+  }
+
+  private async createPodSide(a: PodAttachment, hostVeth: string, podMac: string, hostMac: string, mayRetry: boolean): Promise<void> {
+    const namespace = namespaceArgs(a.netns);
+    try {
+      // No -force: ip stops at the first failure, so what exists is known.
+      await ipBatch(podLines(a, hostVeth, podMac, hostMac), { namespace });
+      return;
+    } catch (err) {
+      if (!(err instanceof IpBatchError)) throw err;
+      const line = err.firstFailedLine;
+      if (line === 1 && alreadyThere.test(err.failures.get(1) ?? '')) {
+        // Nothing was created. Either name may be the one taken.
+        if (await linkExists(namespace, a.ifName)) {
+          throw new PodNetworkError('interface-exists', `interface ${a.ifName} already exists in network namespace ${a.netns}`, { cause: err });
+        }
+        if (mayRetry && (await linkExists([], hostVeth))) {
+          // A leftover of an earlier ADD for this very attachment (the name
+          // derives from network, container and interface, and the runtime
+          // never runs two operations for one container at once).
+          await this.removeHostSide(hostVeth, []);
+          return this.createPodSide(a, hostVeth, podMac, hostMac, false);
+        }
+      } else if (line > 1) {
+        // The veth exists: deleting its host end removes the pod end too.
+        await this.removeHostSide(hostVeth, []).catch(() => undefined);
+      } else if (!existsSync(a.netns)) {
+        throw new PodNetworkError('netns-missing', `network namespace ${a.netns} does not exist`, { cause: err });
+      }
+      throw new PodNetworkError('failed', `setting up ${a.ifName} in ${a.netns}: ${err.message}`, { cause: err });
+    }
+  }
+
+  async tearDown(a: AttachmentRef & { ip?: string; netns?: string }): Promise<void> {
+    if (a.ip) checkIp(a.ip);
+    const hostVeth = hostVethName(a.network, a.containerId, a.ifName);
+    // Without the address, the host route on the veth tells it (rules do not name the veth).
+    const ips = a.ip ? [a.ip] : await addressesRoutedTo(hostVeth);
+    try {
+      await this.removeHostSide(hostVeth, ips);
+    } catch (err) {
+      throw new PodNetworkError('failed', `tearing down ${hostVeth}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Rules first, then the veth (its pod end and the /32 route go with it).
+   * Everything may already be gone; any other failure is reported.
+   */
+  private async removeHostSide(hostVeth: string, ips: string[]): Promise<void> {
+    const lines: BatchLine[] = [];
+    for (const ip of ips) {
+      lines.push({ tokens: ['rule', 'del', 'to', `${ip}/32`, 'priority', String(podRulePriority)], tolerate: alreadyGone });
+      lines.push({ tokens: ['rule', 'del', 'from', `${ip}/32`, 'priority', String(interfaceRulePriority)], tolerate: alreadyGone });
+    }
+    lines.push({ tokens: ['link', 'del', 'dev', hostVeth], tolerate: alreadyGone });
+    await ipBatch(lines);
+  }
+
+  async verify(a: PodAttachment & { hostInterface?: string }): Promise<string[]> {
+    try {
+      validateAttachment(a);
+    } catch (err) {
+      return [(err as Error).message];
+    }
+    const hostVeth = hostVethName(a.network, a.containerId, a.ifName);
+    const problems: string[] = [];
+    if (a.hostInterface !== undefined && a.hostInterface !== hostVeth) {
+      problems.push(`host interface is recorded as ${a.hostInterface}, but this attachment's veth is ${hostVeth}`);
+    }
+    const [pod, host] = await Promise.all([podState(a), hostState(hostVeth, a.ip)]);
+    problems.push(...pod.problems, ...host.problems);
+
+    const table = String(routeTableFor(a.owner.deviceIndex));
+    if (host.link) {
+      if (!host.link.flags?.includes('UP')) problems.push(`host veth ${hostVeth} is down`);
+      if (host.link.mtu !== a.mtu) problems.push(`host veth ${hostVeth} has MTU ${host.link.mtu}, expected ${a.mtu}`);
+      const proxyArp = readSysctl(`${this.sysctlRoot}/net/ipv4/conf/${hostVeth}/proxy_arp`);
+      if (proxyArp !== '1') problems.push(`host veth ${hostVeth} has proxy_arp ${proxyArp ?? 'unreadable'}, expected 1`);
+      const route = host.routes.find((r) => r.dst === a.ip);
+      if (!route) problems.push(`no host route ${a.ip}/32 dev ${hostVeth} in the main table`);
+      else if (route.dev !== hostVeth) problems.push(`host route to ${a.ip}/32 goes through ${route.dev ?? '?'}, not ${hostVeth}`);
+    } else if (host.linkError !== undefined) {
+      problems.push(`host veth ${hostVeth} is missing (${host.linkError})`);
+    }
+    const isPodRule = (r: RuleJson): boolean => r.priority === podRulePriority && r.dst === a.ip && (r.dstlen ?? 32) === 32 && (r.src ?? 'all') === 'all';
+    if (host.rules && !host.rules.some((r) => isPodRule(r) && r.table === 'main')) {
+      problems.push(`no rule 'to ${a.ip} lookup main' at priority ${podRulePriority}`);
+    }
+    const fromRules = (host.rules ?? []).filter((r) => r.priority === interfaceRulePriority && r.src === a.ip && (r.srclen ?? 32) === 32 && !r.dst);
+    if (host.rules && !a.owner.isPrimary && !fromRules.some((r) => r.table === table)) {
+      problems.push(`no rule 'from ${a.ip} lookup ${table}' at priority ${interfaceRulePriority}`);
+    }
+    for (const rule of fromRules) {
+      if (a.owner.isPrimary || rule.table !== table) problems.push(`unexpected rule 'from ${a.ip} lookup ${rule.table ?? '?'}' at priority ${interfaceRulePriority}`);
+    }
+
+    if (pod.link) {
+      const link = pod.link;
+      if (!link.flags?.includes('UP')) problems.push(`pod interface ${a.ifName} is down`);
+      if (link.mtu !== a.mtu) problems.push(`pod interface ${a.ifName} has MTU ${link.mtu}, expected ${a.mtu}`);
+      if (!link.addr_info?.some((ad) => ad.family === 'inet' && ad.local === a.ip && ad.prefixlen === 32)) {
+        problems.push(`pod interface ${a.ifName} lacks address ${a.ip}/32`);
+      }
+      if (host.link && link.link_index !== host.link.ifindex) problems.push(`pod interface ${a.ifName} is not the peer of ${hostVeth}`);
+      const routes = pod.routes ?? [];
+      if (!routes.some((r) => r.dst === podGateway && r.dev === a.ifName && r.scope === 'link' && !r.gateway)) {
+        problems.push(`pod lacks the route ${podGateway} dev ${a.ifName} scope link`);
+      }
+      if (!routes.some((r) => r.dst === 'default' && r.gateway === podGateway && r.dev === a.ifName)) {
+        problems.push(`pod lacks the route default via ${podGateway} dev ${a.ifName}`);
+      }
+      const neighbour = (pod.neighbours ?? []).find((n) => n.dst === podGateway);
+      if (!neighbour) problems.push(`pod has no neighbour entry for ${podGateway} on ${a.ifName}`);
+      else {
+        if (!neighbour.state?.includes('PERMANENT')) problems.push(`pod neighbour ${podGateway} is not permanent (${neighbour.state?.join(',') ?? '?'})`);
+        if (host.link && !sameMac(neighbour.lladdr, host.link.address)) {
+          problems.push(`pod neighbour ${podGateway} is ${neighbour.lladdr ?? 'incomplete'}, host veth MAC is ${host.link.address ?? '?'}`);
+        }
+      }
+    }
+    return problems;
+  }
+}
+
+function podLines(a: PodAttachment, hostVeth: string, podMac: string, hostMac: string): BatchLine[] {
+  const mtu = String(a.mtu);
+  const hostNamespace = `/proc/${process.pid}/ns/net`;
+  return [
+    {
+      tokens: ['link', 'add', a.ifName, 'mtu', mtu, 'address', podMac, 'type', 'veth'].concat(
+        ['peer', 'name', hostVeth, 'mtu', mtu, 'address', hostMac, 'netns', hostNamespace],
+      ),
+    },
+    { tokens: ['address', 'add', `${a.ip}/32`, 'dev', a.ifName] },
+    { tokens: ['link', 'set', 'lo', 'up'] },
+    { tokens: ['link', 'set', a.ifName, 'up'] },
+    { tokens: ['route', 'add', podGateway, 'dev', a.ifName, 'scope', 'link'] },
+    { tokens: ['route', 'add', 'default', 'via', podGateway, 'dev', a.ifName] },
+    { tokens: ['neigh', 'add', podGateway, 'lladdr', hostMac, 'dev', a.ifName, 'nud', 'permanent'] },
+  ];
+}
+
+function hostLines(a: PodAttachment, hostVeth: string): BatchLine[] {
+  const lines: BatchLine[] = [
+    { tokens: ['link', 'set', hostVeth, 'up'] },
+    // `add`, not `replace`: a route to this address through another device is a conflict to report.
+    { tokens: ['route', 'add', `${a.ip}/32`, 'dev', hostVeth, 'scope', 'link'] },
+    { tokens: ['rule', 'add', 'to', `${a.ip}/32`, 'lookup', 'main', 'priority', String(podRulePriority)], tolerate: alreadyThere },
+    // A leftover `from` rule (another table, or the address now on the primary ENI) must not win.
+    { tokens: ['rule', 'del', 'from', `${a.ip}/32`, 'priority', String(interfaceRulePriority)], tolerate: alreadyGone },
+  ];
+  if (!a.owner.isPrimary) {
+    const table = String(routeTableFor(a.owner.deviceIndex));
+    lines.push({ tokens: ['rule', 'add', 'from', `${a.ip}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)] });
+  }
+  return lines;
+}
+
+async function linkExists(namespace: string[], name: string): Promise<boolean> {
+  const result = await exec('ip', [...namespace, 'link', 'show', 'dev', name]);
+  return result.code === 0;
+}
+
+async function addressesRoutedTo(hostVeth: string): Promise<string[]> {
+  const result = await exec('ip', ['-j', '-4', 'route', 'show', 'table', 'main', 'dev', hostVeth]);
+  if (result.code !== 0) return []; // no such device: nothing routed to it
+  const routes = JSON.parse(result.stdout.trim() || '[]') as RouteJson[];
+  return routes.map((route) => route.dst).filter((dst) => /^\d+\.\d+\.\d+\.\d+$/.test(dst));
+}
+
+function readSysctl(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+interface PodState {
+  problems: string[];
+  link?: LinkJson;
+  routes?: RouteJson[];
+  neighbours?: NeighJson[];
+}
+
+async function podState(a: PodAttachment): Promise<PodState> {
+  if (!existsSync(a.netns)) return { problems: [`network namespace ${a.netns} does not exist`] };
+  // `addr show` first: in a batch, a `link show` before it leaves a filter that hides the addresses.
+  const lines: BatchLine[] = [
+    { tokens: ['address', 'show', 'dev', a.ifName] },
+    { tokens: ['route', 'show', 'table', 'main'] },
+    { tokens: ['neigh', 'show', 'dev', a.ifName] },
+  ];
+  const outcome = await ipBatch(lines, { namespace: namespaceArgs(a.netns), json: true, force: true });
+  const [links, routes, neighbours] = splitJsonOutputs(lines.length, outcome) as [LinkJson[]?, RouteJson[]?, NeighJson[]?];
+  const link = links?.[0];
+  if (!link) {
+    const why = outcome.failures.get(1) ?? 'not found';
+    return { problems: [`pod interface ${a.ifName} is missing in ${a.netns} (${why})`] };
+  }
+  const problems = [...outcome.failures].filter(([line]) => line > 1).map(([line, message]) => `pod: ${lines[line - 1]?.tokens.join(' ')}: ${message}`);
+  return { problems, link, routes, neighbours };
+}
+
+interface HostState {
+  problems: string[];
+  link?: LinkJson;
+  linkError?: string;
+  routes: RouteJson[];
+  rules?: RuleJson[];
+}
+
+async function hostState(hostVeth: string, ip: string): Promise<HostState> {
+  const lines: BatchLine[] = [
+    { tokens: ['address', 'show', 'dev', hostVeth] },
+    { tokens: ['route', 'show', 'table', 'main', 'exact', `${ip}/32`] },
+    { tokens: ['rule', 'show'] },
+  ];
+  const outcome = await ipBatch(lines, { json: true, force: true });
+  const [links, routes, rules] = splitJsonOutputs(lines.length, outcome) as [LinkJson[]?, RouteJson[]?, RuleJson[]?];
+  const problems = [...outcome.failures].filter(([line]) => line > 1).map(([line, message]) => `host: ${lines[line - 1]?.tokens.join(' ')}: ${message}`);
+  return { problems, link: links?.[0], linkError: outcome.failures.get(1) ?? (links?.[0] ? undefined : 'not found'), routes: routes ?? [], rules };
+}
