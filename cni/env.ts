@@ -1,0 +1,146 @@
+/**
+ * The CNI environment variables, each validated before it is used: nothing
+ * from the environment reaches ipamd, a file name or a command unchecked.
+ * Failures are code 4 (invalid environment variables) naming the variable.
+ */
+import type { PodRef } from '../ipamd/api/protocol.ts';
+import { Code, CniError, show } from './errors.ts';
+
+export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export type Env = Record<string, string | undefined>;
+
+export function commandFrom(env: Env): Command {
+  const cmd = env.CNI_COMMAND;
+  if (!cmd) throw new CniError(Code.invalidEnv, `CNI_COMMAND is not set; expected one of ${COMMANDS.join(', ')}`);
+  if (!(COMMANDS as readonly string[]).includes(cmd)) {
+    throw new CniError(Code.invalidEnv, `CNI_COMMAND ${show(cmd)} is not supported; expected one of ${COMMANDS.join(', ')}`);
+  }
+  return cmd as Command;
+}
+
+/** CNI spec: alphanumeric start, then [A-Za-z0-9_.-]; ipamd takes at most 256 characters. */
+const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const MAX_CONTAINER_ID = 256;
+
+export function containerIdProblem(id: string): string | undefined {
+  if (id.length === 0) return 'must not be empty';
+  if (id.length > MAX_CONTAINER_ID) return `must be at most ${MAX_CONTAINER_ID} characters (got ${id.length})`;
+  if (!CONTAINER_ID.test(id)) return 'must start with a letter or digit and contain only letters, digits, "_", "." and "-"';
+  return undefined;
+}
+
+export function containerIdFrom(env: Env): string {
+  const id = env.CNI_CONTAINERID;
+  if (!id) throw new CniError(Code.invalidEnv, 'CNI_CONTAINERID is not set');
+  const problem = containerIdProblem(id);
+  if (problem) throw new CniError(Code.invalidEnv, `CNI_CONTAINERID ${show(id)} is invalid: it ${problem}`);
+  return id;
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Why `name` cannot be a Linux interface name (the kernel's dev_valid_name),
+ * or undefined. Kept in step with ifNameProblem in ipamd/api/protocol.ts,
+ * which cannot be imported here: that module loads zod.
+ */
+export function ifNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'must not be empty';
+  if (Buffer.byteLength(name, 'utf8') > 15) return 'must be at most 15 bytes (IFNAMSIZ)';
+  if (name === '.' || name === '..') return `must not be "${name}"`;
+  if (name.includes('/')) return "must not contain '/'";
+  if (name.includes(':')) return "must not contain ':'";
+  if (/\s/.test(name)) return 'must not contain whitespace';
+  if (CONTROL.test(name)) return 'must not contain control characters';
+  return undefined;
+}
+
+export function ifNameFrom(env: Env): string {
+  const name = env.CNI_IFNAME;
+  if (!name) throw new CniError(Code.invalidEnv, 'CNI_IFNAME is not set');
+  const problem = ifNameProblem(name);
+  if (problem) throw new CniError(Code.invalidEnv, `CNI_IFNAME ${show(name)} is not a valid interface name: it ${problem}`);
+  return name;
+}
+
+const MAX_PATH = 4096;
+
+function netnsProblem(netns: string): string | undefined {
+  if (!netns.startsWith('/')) return 'must be an absolute path';
+  if (netns.length > MAX_PATH) return `must be at most ${MAX_PATH} characters`;
+  if (CONTROL.test(netns)) return 'must not contain control characters';
+  return undefined;
+}
+
+/** CNI_NETNS for ADD and CHECK: required, an absolute path. */
+export function requiredNetnsFrom(env: Env): string {
+  const netns = env.CNI_NETNS;
+  if (!netns) throw new CniError(Code.invalidEnv, 'CNI_NETNS is not set; it must be the path of the pod network namespace');
+  const problem = netnsProblem(netns);
+  if (problem) throw new CniError(Code.invalidEnv, `CNI_NETNS ${show(netns)} is invalid: it ${problem}`);
+  return netns;
+}
+
+/**
+ * CNI_NETNS for DEL: may be empty or point at a namespace that is gone. It is
+ * only a hint for ipamd, so a value that is not a clean absolute path is
+ * dropped rather than failing a DEL the runtime would retry for ever.
+ */
+export function optionalNetnsFrom(env: Env): string | undefined {
+  const netns = env.CNI_NETNS;
+  if (!netns || netnsProblem(netns)) return undefined;
+  return netns;
+}
+
+const MAX_CNI_ARGS = 64 * 1024;
+
+/**
+ * CNI_ARGS: "K=V;K=V". A pair without "=" (or with an empty key) is an error
+ * whatever IgnoreUnknown says, as in libcni's LoadArgs: IgnoreUnknown is about
+ * keys a plugin does not know, not about text that is not a pair at all.
+ * Empty segments (a trailing ";") are tolerated. Keys other than the three
+ * K8S_POD_* ones are ignored: runtimes send more (K8S_POD_INFRA_CONTAINER_ID,
+ * IgnoreUnknown, ...) and none of them matter here. A value may contain "=".
+ */
+export function parseCniArgs(raw: string | undefined): Map<string, string> {
+  const args = new Map<string, string>();
+  if (!raw) return args;
+  if (raw.length > MAX_CNI_ARGS) throw new CniError(Code.invalidEnv, `CNI_ARGS is too long (${raw.length} characters, at most ${MAX_CNI_ARGS})`);
+  for (const pair of raw.split(';')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      throw new CniError(Code.invalidEnv, `CNI_ARGS has an invalid pair ${show(pair)}: expected KEY=VALUE pairs separated by ";"`);
+    }
+    args.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  return args;
+}
+
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+const podFields = [
+  ['namespace', 'K8S_POD_NAMESPACE', 63],
+  ['name', 'K8S_POD_NAME', 253],
+  ['uid', 'K8S_POD_UID', 128],
+] as const;
+
+/** The pod of an ADD, from CNI_ARGS, when all of namespace, name and uid are given (ipamd wants all three). */
+export function podFrom(env: Env): PodRef | undefined {
+  const args = parseCniArgs(env.CNI_ARGS);
+  const pod: Partial<PodRef> = {};
+  let complete = true;
+  for (const [field, key, max] of podFields) {
+    const value = args.get(key);
+    if (value === undefined || value === '') {
+      complete = false;
+      continue;
+    }
+    if (value.length > max) throw new CniError(Code.invalidEnv, `CNI_ARGS ${key} is too long (${value.length} characters, at most ${max})`);
+    if (!VISIBLE_ASCII.test(value)) throw new CniError(Code.invalidEnv, `CNI_ARGS ${key}=${show(value)} must contain only visible ASCII characters`);
+    pod[field] = value;
+  }
+  return complete ? (pod as PodRef) : undefined;
+}

@@ -1,0 +1,131 @@
+/**
+ * The plugin's pieces in-process: validation kept in step with ipamd's
+ * server-side schemas, result conversion, prevResult reading, the pending
+ * release file.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ifNameProblem as serverIfNameProblem, paramsSchemas, type AddResult } from '../../ipamd/api/protocol.ts';
+import { decodeConfig, parseConfig } from '../../cni/config.ts';
+import { containerIdProblem, ifNameProblem, parseCniArgs, podFrom } from '../../cni/env.ts';
+import { CniError } from '../../cni/errors.ts';
+import { pendingFileName, recordPendingRelease } from '../../cni/pending.ts';
+import { addResult, expectedFromPrevResult } from '../../cni/result.ts';
+
+const add: AddResult = {
+  address: '10.0.16.5/32',
+  ip: '10.0.16.5',
+  interfaceId: 'eni-1',
+  deviceIndex: 1,
+  mac: '02:00:00:00:00:0a',
+  subnetCidr: '10.0.16.0/20',
+  hostInterface: { name: 'vcni0123456789a', mac: '02:00:00:00:00:01' },
+  podInterface: { name: 'eth0', mac: '02:00:00:00:00:02' },
+  mtu: 9001,
+  podGateway: '169.254.1.1',
+};
+
+function codeOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CniError) return err.code;
+    throw err;
+  }
+  return undefined;
+}
+
+describe('validation agrees with ipamd', () => {
+  const names = ['eth0', 'net1', 'a', 'x'.repeat(15), 'x'.repeat(16), '', '.', '..', 'a/b', 'a:b', 'a b', 'a\tb', 'é'.repeat(8), 'e\u0001', '...'];
+  it('on interface names', () => {
+    for (const n of names) expect(ifNameProblem(n), JSON.stringify(n)).toBe(serverIfNameProblem(n));
+  });
+
+  it('on container IDs and network names the plugin accepts', () => {
+    const ids = ['c0ffee', 'A_b.c-d', '-x', '../x', '.x', '', 'a'.repeat(256), 'a'.repeat(257), 'a b', 'a/b'];
+    for (const id of ids) {
+      if (containerIdProblem(id)) continue;
+      const parsed = paramsSchemas.del.safeParse({ key: { network: 'vpc-cni', containerId: id, ifName: 'eth0' } });
+      expect(parsed.success, id).toBe(true);
+    }
+    for (const id of ['-x', '../x', '', 'a'.repeat(257)]) expect(containerIdProblem(id), id).toBeDefined();
+    for (const name of ['vpc-cni', 'A.b_c-1', 'x'.repeat(128)]) {
+      const conf = parseConfig(decodeConfig(JSON.stringify({ cniVersion: '1.0.0', name })));
+      expect(paramsSchemas.gc.safeParse({ network: conf.name, validAttachments: [] }).success, name).toBe(true);
+    }
+  });
+});
+
+describe('CNI_ARGS', () => {
+  it('reads K=V pairs, tolerates empty segments and "=" in values', () => {
+    expect([...parseCniArgs('A=1;;B=x=y;')]).toStrictEqual([
+      ['A', '1'],
+      ['B', 'x=y'],
+    ]);
+    expect(parseCniArgs(undefined).size).toBe(0);
+    expect(parseCniArgs('').size).toBe(0);
+  });
+
+  it('refuses a pair without a key or "=" with code 4', () => {
+    for (const raw of ['A', 'A=1;B', '=1', 'IgnoreUnknown=1;x']) expect(codeOf(() => parseCniArgs(raw)), raw).toBe(4);
+  });
+
+  it('gives a pod only when namespace, name and uid are all there', () => {
+    expect(podFrom({ CNI_ARGS: 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;K8S_POD_UID=u;Other=1' })).toStrictEqual({ namespace: 'ns', name: 'p', uid: 'u' });
+    expect(podFrom({ CNI_ARGS: 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p' })).toBeUndefined();
+    expect(podFrom({ CNI_ARGS: 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;K8S_POD_UID=' })).toBeUndefined();
+    expect(codeOf(() => podFrom({ CNI_ARGS: `K8S_POD_NAMESPACE=${'n'.repeat(64)}` }))).toBe(4);
+  });
+});
+
+describe('results', () => {
+  it('converts an IPv6 address with version "6" and a ::/0 route', () => {
+    const r = addResult('0.4.0', { ...add, address: 'fd00::5/128', podGateway: 'fe80::1' }, 'eth0', '/var/run/netns/x');
+    expect(r.ips).toStrictEqual([{ version: '6', address: 'fd00::5/128', gateway: 'fe80::1', interface: 1 }]);
+    expect(r.routes).toStrictEqual([{ dst: '::/0', gw: 'fe80::1' }]);
+  });
+
+  it('refuses an incomplete answer from ipamd with 102', () => {
+    expect(codeOf(() => addResult('1.0.0', { ...add, hostInterface: undefined } as unknown as AddResult, 'eth0', '/n'))).toBe(102);
+    expect(codeOf(() => addResult('1.0.0', { ...add, address: '10.0.16.5' }, 'eth0', '/n'))).toBe(102);
+  });
+
+  it('reads expected state from a chained prevResult', () => {
+    // As bandwidth leaves it: an ifb device appended, without sandbox.
+    const prev = {
+      cniVersion: '1.0.0',
+      interfaces: [
+        { name: 'vcni0123456789a', mac: '02:00:00:00:00:01' },
+        { name: 'eth0', mac: '02:00:00:00:00:02', sandbox: '/var/run/netns/x' },
+        { name: 'bwp1234', mac: '02:00:00:00:00:03' },
+      ],
+      ips: [{ address: '10.0.16.5/32', gateway: '169.254.1.1', interface: 1 }],
+    };
+    expect(expectedFromPrevResult(prev, 'eth0')).toStrictEqual({ address: '10.0.16.5/32', hostInterface: 'vcni0123456789a' });
+    expect(codeOf(() => expectedFromPrevResult(prev, 'net1'))).toBeUndefined();
+    expect(codeOf(() => expectedFromPrevResult({ ips: [] }, 'eth0'))).toBe(7);
+  });
+});
+
+describe('pending release file', () => {
+  it('is written atomically, 0600 in a 0700 directory, and rewritten by a repeated DEL', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'vpccni-pending-'));
+    try {
+      const dir = path.join(root, 'a', 'pending-del');
+      const key = { network: 'vpc-cni', containerId: 'abc123', ifName: 'eth0' };
+      const file = recordPendingRelease(dir, key, new Date('2030-01-02T03:04:05.000Z'));
+      expect(path.basename(file)).toBe(pendingFileName(key));
+      expect(pendingFileName(key)).toMatch(/^[0-9a-f]{40}\.json$/);
+      expect(await fs.readFile(file, 'utf8')).toBe('{"network":"vpc-cni","containerId":"abc123","ifName":"eth0","at":"2030-01-02T03:04:05.000Z"}\n');
+      expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+      expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
+      recordPendingRelease(`${dir}/`, key, new Date('2030-01-02T03:04:06.000Z'));
+      expect(await fs.readdir(dir)).toStrictEqual([pendingFileName(key)]);
+      expect(JSON.parse(await fs.readFile(file, 'utf8')).at).toBe('2030-01-02T03:04:06.000Z');
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});
