@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * `vpc-emulator`: runs the local cloud on its own. `up` builds a VPC with N
- * nodes (with the real data plane when root), prints its endpoints and serves
- * until Ctrl-C; `sweep` removes boxes left by processes that died.
+ * `vpc-emulator`: the local cloud. `demo` (the README's main job) runs a
+ * cluster with ipamd and pods; `up` builds a VPC with N nodes (with the real
+ * data plane when root), prints its endpoints and serves until Ctrl-C;
+ * `sweep` removes boxes left by processes that died.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { sweepStaleBoxes, VpcBox } from './dataplane/index.ts';
 import { Emulator } from './emulator.ts';
 import { realisticPreset } from './realism/settings.ts';
 import { buildTopology } from './topology.ts';
+import { runDemo } from './demo.ts';
 import { runTour } from './tour.ts';
 
 // The lock file pins an SDK that supports Node 20; its per-client upgrade notice is noise here.
@@ -134,6 +136,19 @@ program
   .option('--once', 'stop after start-up (and the tour) instead of serving', false)
   .option('--json', 'print the endpoints as one JSON line (for scripts; implies no tour)', false)
   .action((options: UpOptions) => up(options));
+
+program
+  .command('demo')
+  .description('the main job: two nodes, ipamd on each, pods through the plugin, a connectivity matrix, pools, teardown')
+  .addOption(new Option('-n, --nodes <count>', 'number of nodes').default(2).argParser(positiveInt(8)))
+  .addOption(new Option('-p, --pods <count>', 'pods per node').default(4).argParser(positiveInt(50)))
+  .addOption(new Option('-t, --instance-type <type>', 'EC2 instance type of the nodes').default('m5.large'))
+  .addOption(new Option('--cooldown <seconds>', 'IP_COOLDOWN_PERIOD of ipamd in the demo').default(3).argParser(positiveInt(600)))
+  .option('--keep', 'keep the cluster up for exploring until Ctrl-C', false)
+  .action(async (options: { nodes: number; pods: number; instanceType: string; cooldown: number; keep: boolean }) => {
+    if (process.getuid?.() !== 0) throw new InvalidArgumentError('the demo needs root (network namespaces); use `up --no-dataplane` without it');
+    await runDemo({ nodes: options.nodes, podsPerNode: options.pods, instanceType: options.instanceType, keep: options.keep, cooldownSeconds: options.cooldown });
+  });
 
 program
   .command('sweep')

@@ -1,0 +1,11 @@
+/**
+ * Builds what the end-to-end and plugin suites exec, once per run: the
+ * daemon bundle and the plugin executable, exactly as shipped.
+ */
+import { execFileSync } from 'node:child_process';
+
+export default function setup(): void {
+  const started = Date.now();
+  for (const script of ['build', 'build:plugin']) execFileSync('npm', ['run', '--silent', script], { stdio: ['ignore', 'ignore', 'inherit'] });
+  process.stderr.write(`global setup: dist/ipamd.mjs and dist/vpc-cni built in ${Date.now() - started} ms\n`);
+}
