@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedCluster, inNetns, type ClusterNode } from '../../providers/emulator/cluster/cluster.ts';
 import { execPlugin, type Conflist } from '../../providers/emulator/cluster/runtime.ts';
+import { hostVethName } from '../../ipamd/api/names.ts';
 
 /** The seed's calico settings, kept as the seed writes them: vpc-cni ignores what it does not know. */
 const seedCalicoKeys = {
@@ -84,7 +85,7 @@ describe.sequential('portmap: the seed conflist with vpc-cni and KUBE-MARK-MASQ'
     const [first, second] = cluster.nodes;
     if (!first || !second) throw new Error('two nodes expected');
     const pod = await cluster.createPod(first, 'web', { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
-    const server = spawn('ip', ['netns', 'exec', pod.netns, process.execPath, '-e', "require('net').createServer((s) => s.end('hello from ' + s.localAddress + '\\n')).listen(80); setTimeout(() => process.exit(0), 20000);"], { stdio: 'ignore' });
+    const server = spawn('ip', ['netns', 'exec', pod.netns, process.execPath, '-e', "require('net').createServer((s) => s.end('hello from ' + s.localAddress + '\\n')).listen(80, '0.0.0.0'); setTimeout(() => process.exit(0), 20000);"], { stdio: 'ignore' });
     try {
       await new Promise((resolve) => setTimeout(resolve, 700));
       const client = `const s = require('net').connect(8080, '${first.primaryIp}'); s.on('data', (d) => { process.stdout.write(d); s.end(); }); s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
@@ -125,6 +126,6 @@ describe.sequential('portmap: the seed conflist with vpc-cni and KUBE-MARK-MASQ'
     const out = await execPlugin({ pluginDirs: [`${process.cwd()}/dist`], hostNamespace: node.namespace }, 'vpc-cni', env({ CNI_CONTAINERID: 'nowhere1' }), conf);
     expect(out.code).not.toBe(0);
     expect((JSON.parse(out.stdout) as { msg: string }).msg).toMatch(/nowhere/);
-    expect((await inNetns(node.namespace, ['ip', '-o', 'link', 'show'])).stdout).not.toMatch(/vcni/);
+    expect((await inNetns(node.namespace, ['ip', '-o', 'link', 'show'])).stdout).not.toContain(hostVethName('k8s-pod-network', 'nowhere1', 'eth0'));
   }, 60_000);
 });

@@ -99,7 +99,7 @@ describe.sequential('pods on the emulated VPC', () => {
     // The pool may attach or free interfaces meanwhile; what a pod leaves names its address or its veth.
     const traces = async (): Promise<string[]> => {
       const ips = new Set(pods.map((pod) => pod.ip));
-      return (await hostState(node.namespace)).split('\n').filter((line) => line.includes('vcni') || [...line.matchAll(/\d+\.\d+\.\d+\.\d+/g)].some((m) => ips.has(m[0])));
+      return (await hostState(node.namespace)).split('\n').filter((line) => /vcni[0-9a-f]/.test(line) || [...line.matchAll(/\d+\.\d+\.\d+\.\d+/g)].some((m) => ips.has(m[0])));
     };
     expect((await traces()).length).toBeGreaterThanOrEqual(12 * 3);
     for (const pod of pods) await cluster.deletePod(pod);

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { callIpamd } from '../../../ipamd/api/client.ts';
 import { conflistName } from '../../../ipamd/cni-config.ts';
 import { daemonNodeFlags } from '../../../ipamd/node-flags.ts';
 import { VpcBox } from '../dataplane/index.ts';
@@ -41,6 +42,8 @@ export function run(file: string, args: string[], options: { input?: string; tim
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A command that does not read its input closes the pipe early: that is no error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }
@@ -88,6 +91,7 @@ export class EmulatedCluster {
   private workDir = '';
   private socketPath = '';
   private readonly pods = new Set<Pod>();
+  private stopping = false;
   private podCounter = 0;
 
   constructor(private readonly options: ClusterOptions = {}) {}
@@ -146,15 +150,30 @@ export class EmulatedCluster {
     };
     const child = spawn('ip', ['netns', 'exec', node.namespace, process.execPath, ...daemonNodeFlags, join(distDir, 'ipamd.mjs'), 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     node.ipamd = child;
+    child.once('exit', (code, signal) => {
+      if (node.ipamd === child && !this.stopping) {
+        node.ipamdLog.push(`[ipamd exited unexpectedly: code ${code}, signal ${signal}]\n`);
+        process.stderr.write(`ipamd on ${node.instanceId} exited unexpectedly (code ${code}, signal ${signal}); last log:\n${node.ipamdLog.slice(-20).join('')}\n`);
+      }
+    });
     child.stderr?.on('data', (chunk: Buffer) => {
       node.ipamdLog.push(chunk.toString());
       if (node.ipamdLog.length > 200) node.ipamdLog.shift();
     });
     const conflistPath = join(node.confDir, conflistName);
+    // Ready as kubelet sees it: the conflist is there and STATUS says ready (a restart finds the old conflist).
+    const ready = async (): Promise<boolean> => {
+      if (!existsSync(conflistPath)) return false;
+      try {
+        return (await callIpamd(node.socketPath, 'status', {}, { timeoutMs: 2000 })).ready;
+      } catch {
+        return false;
+      }
+    };
     const deadline = Date.now() + 30_000;
-    while (!existsSync(conflistPath)) {
+    while (!(await ready())) {
       if (child.exitCode !== null) throw new Error(`ipamd on ${node.instanceId} exited with ${child.exitCode}: ${node.ipamdLog.join('')}`);
-      if (Date.now() > deadline) throw new Error(`ipamd on ${node.instanceId} wrote no conflist within 30 s: ${node.ipamdLog.join('')}`);
+      if (Date.now() > deadline) throw new Error(`ipamd on ${node.instanceId} was not ready within 30 s: ${node.ipamdLog.join('')}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const written = JSON.parse(readFileSync(conflistPath, 'utf8')) as Conflist;
@@ -167,18 +186,18 @@ export class EmulatedCluster {
     const child = node.ipamd;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    node.ipamd = undefined;
     child.kill('SIGKILL');
     await exited;
-    node.ipamd = undefined;
   }
 
   async stopIpamd(node: ClusterNode): Promise<void> {
     const child = node.ipamd;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    node.ipamd = undefined;
     child.kill('SIGTERM');
     await exited;
-    node.ipamd = undefined;
   }
 
   newAttachment(node: ClusterNode, name: string): { netns: string; attachment: Attachment } {
@@ -220,6 +239,7 @@ export class EmulatedCluster {
   }
 
   async teardown(): Promise<void> {
+    this.stopping = true;
     for (const node of this.nodes) await this.killIpamd(node).catch(() => undefined);
     for (const pod of this.pods) await run('ip', ['netns', 'del', pod.netns]).catch(() => undefined);
     this.pods.clear();

@@ -69,6 +69,8 @@ export async function execPlugin(options: RuntimeOptions, type: string, env: Rec
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A plugin that fails before reading stdin closes the pipe early: its exit code tells what happened.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(stdin);
   });
 }
