@@ -141,7 +141,7 @@ program
   .command('demo')
   .description('the main job: two nodes, ipamd on each, pods through the plugin, a connectivity matrix, pools, teardown')
   .addOption(new Option('-n, --nodes <count>', 'number of nodes').default(2).argParser(positiveInt(8)))
-  .addOption(new Option('-p, --pods <count>', 'pods per node').default(4).argParser(positiveInt(50)))
+  .addOption(new Option('-p, --pods <count>', 'pods per node').default(10).argParser(positiveInt(50)))
   .addOption(new Option('-t, --instance-type <type>', 'EC2 instance type of the nodes').default('m5.large'))
   .addOption(new Option('--cooldown <seconds>', 'IP_COOLDOWN_PERIOD of ipamd in the demo').default(3).argParser(positiveInt(600)))
   .option('--keep', 'keep the cluster up for exploring until Ctrl-C', false)
