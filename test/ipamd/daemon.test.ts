@@ -190,9 +190,9 @@ describe('pods come and go', () => {
     await waitFor(() => !cloudInterfaces(w).some((nic) => nic.id === second.id), 5000, 'the empty ENI to be freed');
     expect(Date.now() - released).toBeGreaterThanOrEqual(cooldownMs - 50);
     await waitFor(() => storeMatchesCloud(w), 2000, 'store to follow the cloud');
+    // Deleted, not just detached (the adapter polls the detachment with backoff); the third ENI with its pod stays; no flapping.
+    await waitFor(() => !w.emulator.model.listInterfaces().some((nic) => nic.id === second.id), 10_000, 'the detached ENI to be deleted');
     await sleep(300);
-    // Deleted, not just detached; the third ENI with its pod stays; no flapping.
-    expect(w.emulator.model.listInterfaces().some((nic) => nic.id === second.id)).toBe(false);
     expect(cloudInterfaces(w).map((nic) => nic.id)).toEqual([cloudInterfaces(w)[0]?.id, third.id]);
     expect(cloudIpsPerInterface(w)).toEqual([9, 9]);
     expect(w.daemon.store.allocations()).toHaveLength(9);
