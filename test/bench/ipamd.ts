@@ -14,6 +14,7 @@ import { startApiServer } from '../../ipamd/api/server.ts';
 import { createCallGate } from '../../ipamd/cloud/call-gate.ts';
 import { startDaemon } from '../../ipamd/daemon.ts';
 import { noHostNetwork } from '../../ipamd/host/network.ts';
+import { noPodNetwork } from '../../ipamd/dataplane/types.ts';
 import { silentLogger } from '../../ipamd/logger.ts';
 import { Metrics } from '../../ipamd/metrics.ts';
 import type { PoolTargets } from '../../ipamd/types.ts';
@@ -76,7 +77,7 @@ async function benchAdd(): Promise<void> {
   const daemon = await daemonChild(w, defaults);
   const noopSocket = join(w.stateDir, 'noop.sock');
   const noop: IpamService = {
-    add: async () => ({ address: '10.0.0.9/32', ip: '10.0.0.9', interfaceId: 'eni-0', deviceIndex: 0, mac: '02:00:00:00:00:00', subnetCidr: '10.0.0.0/24' }),
+    add: async () => ({ address: '10.0.0.9/32', ip: '10.0.0.9', interfaceId: 'eni-0', deviceIndex: 0, mac: '02:00:00:00:00:00', subnetCidr: '10.0.0.0/24', hostInterface: { name: 'vcni0123456789a', mac: '02:00:00:00:00:03' }, podInterface: { name: 'eth0', mac: '02:00:00:00:00:04' }, mtu: 9001, podGateway: '169.254.1.1' }),
     del: async () => undefined,
     check: async () => {
       throw new IpamError('not-found', 'none');
@@ -134,6 +135,7 @@ async function benchBoot(): Promise<void> {
     const daemon = await startDaemon({
       provider,
       host: noHostNetwork,
+      podNetwork: noPodNetwork,
       logger: silentLogger,
       metrics,
       stateDir: w.stateDir,

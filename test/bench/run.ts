@@ -11,6 +11,7 @@ const only = process.argv[2];
 const suites: Record<string, () => Promise<void>> = {
   emulator: async () => printThroughput(await benchEmulatorThroughput()),
   ipamd: benchIpamd,
+  cni: async () => (await import('./cni.ts')).benchCni(),
 };
 
 for (const [name, suite] of Object.entries(suites)) {

@@ -73,8 +73,9 @@ it(`no address is ever held twice or lost across ${killPoints} SIGKILLs during a
         const containerId = remove ? existing[Math.floor(Math.random() * existing.length)]! : `c${++sequence}`;
         try {
           if (remove) {
+            // Out of the ledger before the DEL leaves: from then on ipamd may hand the address out again.
+            if (!live.delete(containerId)) continue;
             await callIpamd(socketPath, 'del', { key: { network: 'net', containerId, ifName: 'eth0' } }, { timeoutMs: 5000 });
-            live.delete(containerId);
             acknowledgedDels++;
           } else {
             const added = await callIpamd(socketPath, 'add', { key: { network: 'net', containerId, ifName: 'eth0' }, netns: `/var/run/netns/${containerId}` }, { timeoutMs: 5000 });
