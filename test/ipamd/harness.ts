@@ -7,6 +7,7 @@ import { buildTopology, type Topology } from '../../providers/emulator/topology.
 import { createCallGate } from '../../ipamd/cloud/call-gate.ts';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../ipamd/daemon.ts';
 import { noHostNetwork } from '../../ipamd/host/network.ts';
+import { noPodNetwork } from '../../ipamd/dataplane/types.ts';
 import { silentLogger } from '../../ipamd/logger.ts';
 import { Metrics } from '../../ipamd/metrics.ts';
 import type { PoolTargets } from '../../ipamd/types.ts';
@@ -53,6 +54,7 @@ export async function startIpamdWorld(options: { instanceType?: string; targets?
     return startDaemon({
       provider,
       host: noHostNetwork,
+      podNetwork: noPodNetwork,
       logger: silentLogger,
       metrics: m,
       stateDir,
