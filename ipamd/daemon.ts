@@ -9,7 +9,8 @@ import { AddressStore } from './datastore/store.ts';
 import type { HostNetwork } from './host/network.ts';
 import { poolView, serveHttp, type HttpEndpoint } from './introspection.ts';
 import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
+import { instrumentService, type Metrics } from './metrics.ts';
+import { OPS } from './api/protocol.ts';
 import { PoolManager } from './pool/manager.ts';
 import { IpamdService } from './service.ts';
 import type { PoolTargets } from './types.ts';
@@ -124,7 +125,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         .then(() => undefined)
         .catch((err: Error) => logger.warn({ err: err.message }, 'pending releases failed'));
     await finishPending();
-    api = await startApiServer({ socketPath: options.socketPath, service, logger });
+    api = await startApiServer({ socketPath: options.socketPath, service: instrumentService(service, metrics, OPS), logger });
     let conflistPath: string | undefined;
     const publishWhenReady = async (): Promise<void> => {
       if (conflistPath || !options.cniConfDir || !pool.status.ready) return;

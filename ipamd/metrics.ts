@@ -69,3 +69,25 @@ export class Metrics {
     return out;
   }
 }
+
+/** Counts and times every plugin request, by operation and result (`ok` or the error code). */
+export function instrumentService<S extends object>(service: S, metrics: Metrics, ops: readonly string[]): S {
+  return new Proxy(service, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof property !== 'string' || !ops.includes(property) || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const started = performance.now();
+        try {
+          const result = (await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as unknown;
+          metrics.request(property, 'ok', (performance.now() - started) / 1000);
+          return result;
+        } catch (err) {
+          const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'internal';
+          metrics.request(property, code, (performance.now() - started) / 1000);
+          throw err;
+        }
+      };
+    },
+  });
+}
