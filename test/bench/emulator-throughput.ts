@@ -86,7 +86,11 @@ async function drive(target: string, serverPid: number, base: Omit<LoadSpec, 'in
   };
 }
 
-export async function benchEmulatorThroughput(options: ThroughputOptions = { processes: 2, workersPerProcess: 6, seconds: 5 }): Promise<{ emulator: ThroughputResult; reference: ThroughputResult }> {
+const fromEnv = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
+
+export async function benchEmulatorThroughput(
+  options: ThroughputOptions = { processes: fromEnv('BENCH_EMU_PROCESSES', 2), workersPerProcess: fromEnv('BENCH_EMU_WORKERS', 3), seconds: fromEnv('BENCH_EMU_SECONDS', 5) },
+): Promise<{ emulator: ThroughputResult; reference: ThroughputResult }> {
   const emulator = await startJsonChild<{ ec2: string }>(...runTs('providers/emulator/cli.ts', 'up', '--no-dataplane', '--json', '--nodes', '1'));
   const reference = await startJsonChild<{ ec2: string }>(...runTs('test/bench/reference-server.ts'));
   try {
