@@ -3,6 +3,7 @@
  * from the environment reaches ipamd, a file name or a command unchecked.
  * Failures are code 4 (invalid environment variables) naming the variable.
  */
+import { ifNameProblem } from '../ipamd/api/ifname.ts';
 import type { PodRef } from '../ipamd/api/protocol.ts';
 import { Code, CniError, show } from './errors.ts';
 
@@ -42,21 +43,6 @@ export function containerIdFrom(env: Env): string {
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-/**
- * Why `name` cannot be a Linux interface name (the kernel's dev_valid_name),
- * or undefined. Kept in step with ifNameProblem in ipamd/api/protocol.ts,
- * which cannot be imported here: that module loads zod.
- */
-export function ifNameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'must not be empty';
-  if (Buffer.byteLength(name, 'utf8') > 15) return 'must be at most 15 bytes (IFNAMSIZ)';
-  if (name === '.' || name === '..') return `must not be "${name}"`;
-  if (name.includes('/')) return "must not contain '/'";
-  if (name.includes(':')) return "must not contain ':'";
-  if (/\s/.test(name)) return 'must not contain whitespace';
-  if (CONTROL.test(name)) return 'must not contain control characters';
-  return undefined;
-}
 
 export function ifNameFrom(env: Env): string {
   const name = env.CNI_IFNAME;
@@ -144,3 +130,5 @@ export function podFrom(env: Env): PodRef | undefined {
   }
   return complete ? (pod as PodRef) : undefined;
 }
+
+export { ifNameProblem };

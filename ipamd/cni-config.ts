@@ -1,4 +1,5 @@
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomically } from './atomic-file.ts';
 import { join } from 'node:path';
 
 export const conflistName = '10-vpc-cni.conflist';
@@ -25,14 +26,7 @@ export function conflist(options: { socketPath: string; pendingDir: string }): s
 export async function writeConflist(dir: string, text: string): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const path = join(dir, conflistName);
-  const temporary = join(dir, `.${conflistName}.tmp`);
-  const file = await open(temporary, 'w', 0o644);
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporary, path);
+  // The temporary name has no .conflist ending: the runtime never loads a half-written list.
+  await writeFileAtomically(path, text, 0o644, join(dir, `.${conflistName}.tmp`));
   return path;
 }

@@ -16,6 +16,9 @@
  * cost nothing at run time). The zod schemas are for the server only.
  */
 import { z } from 'zod';
+import { ifNameProblem } from './ifname.ts';
+
+export { ifNameProblem };
 import type { AllocationKey, ExhaustionLimit } from '../types.ts';
 
 /** Longest accepted request line in bytes, the newline included. */
@@ -203,18 +206,6 @@ const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
-
-/** Why `name` is not a usable Linux interface name (the kernel's dev_valid_name), or undefined. */
-export function ifNameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'must not be empty';
-  if (Buffer.byteLength(name, 'utf8') > 15) return 'must be at most 15 bytes (IFNAMSIZ)';
-  if (name === '.' || name === '..') return `must not be "${name}"`;
-  if (name.includes('/')) return "must not contain '/'";
-  if (name.includes(':')) return "must not contain ':'";
-  if (/\s/.test(name)) return 'must not contain whitespace';
-  if (CONTROL.test(name)) return 'must not contain control characters';
-  return undefined;
-}
 
 const containerIdSchema = z
   .string({ error: 'must be a string' })

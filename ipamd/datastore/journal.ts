@@ -1,5 +1,6 @@
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { syncDirectory, writeFileAtomically } from '../atomic-file.ts';
 import { join } from 'node:path';
 
 /**
@@ -160,7 +161,7 @@ export class DurableLog<Snapshot, Op> {
     const seq = this.seq;
     const text = JSON.stringify({ seq, snapshot });
     return this.enqueue(async () => {
-      await writeAtomically(this.snapshotPath, text);
+      await writeFileAtomically(this.snapshotPath, text, 0o600);
       // The snapshot's rename must be durable before the log that drops its records replaces the old one.
       await syncDirectory(this.dir);
       this.snapshotSeq = seq;
@@ -170,7 +171,7 @@ export class DurableLog<Snapshot, Op> {
       for (const entry of covered) entry.resolve();
       this.written = this.written.filter((entry) => entry.seq > seq);
       this.closeFd();
-      await writeAtomically(this.logPath, this.written.map((entry) => entry.line).join(''));
+      await writeFileAtomically(this.logPath, this.written.map((entry) => entry.line).join(''), 0o600);
       this.fd = openSync(this.logPath, 'a', 0o600);
       await syncDirectory(this.dir);
     });
@@ -192,26 +193,5 @@ async function readIfExists(path: string): Promise<string | undefined> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
-  }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = `${path}.tmp`;
-  const file = await open(temporary, 'w', 0o600);
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporary, path);
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
