@@ -7,6 +7,9 @@ import type { Logger } from './logger.ts';
 import type { PoolManager } from './pool/manager.ts';
 import type { ExhaustionLimit } from './types.ts';
 
+/** How long a top-up waits to gather the requests around it. */
+const topUpDelayMs = 20;
+
 export interface ServiceOptions {
   store: AddressStore;
   pool: PoolManager;
@@ -80,16 +83,17 @@ export class IpamdService implements IpamService {
   }
 
   /**
-   * Re-plans the pool after the answer has left: deferred and coalesced, so
-   * a burst of adds costs one plan and no add waits for the policy.
+   * Re-plans the pool after the answer has left: deferred by a few
+   * milliseconds and coalesced, so a burst of adds and deletes costs one plan
+   * and no request waits behind the policy. The warm pool has the slack.
    */
   private topUp(): void {
     if (this.topUpScheduled) return;
     this.topUpScheduled = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.topUpScheduled = false;
       this.options.pool.reconcile().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'pool top-up failed'));
-    });
+    }, topUpDelayMs).unref();
   }
 
   private failIfExhausted(): void {
