@@ -9,7 +9,7 @@ import type { AllocationKey } from '../ipamd/types.ts';
 import { isObject, refuseUnsupportedForAdd, versionAtLeast, type CniVersion, type NetConf } from './config.ts';
 import { containerIdFrom, containerIdProblem, ifNameFrom, ifNameProblem, optionalNetnsFrom, podFrom, requiredNetnsFrom, type Command, type Env } from './env.ts';
 import { Code, CniError, fromIpamd, show } from './errors.ts';
-import { callIpamd, IpamdFailure } from './ipamd.ts';
+import { callIpamd, IpamdCallError } from './ipamd.ts';
 import { addResult, expectedFromPrevResult } from './result.ts';
 
 export type Log = (line: string) => void;
@@ -27,7 +27,7 @@ async function call<T>(conf: NetConf, run: () => Promise<T>, op: string): Promis
   try {
     return await run();
   } catch (err) {
-    if (err instanceof IpamdFailure) throw fromIpamd(err, op, conf.ipamdSocket);
+    if (err instanceof IpamdCallError) throw fromIpamd(err, op, conf.ipamdSocket);
     throw err;
   }
 }
@@ -70,7 +70,7 @@ export async function del(conf: NetConf, env: Env, log: Log): Promise<void> {
     await callIpamd(conf.ipamdSocket, 'del', params, conf.timeoutMs);
     return;
   } catch (err) {
-    if (!(err instanceof IpamdFailure)) throw err;
+    if (!(err instanceof IpamdCallError)) throw err;
     if (!DEL_FALLBACK.has(err.code)) throw fromIpamd(err, 'del', conf.ipamdSocket);
     log(`ipamd could not take DEL of ${key.containerId}/${key.ifName} (${err.code}: ${err.message}); finishing without it`);
   }
@@ -104,7 +104,7 @@ export async function status(conf: NetConf): Promise<void> {
     if (result.ready === true) return;
     reason = `ipamd is not ready: ${typeof result.reason === 'string' && result.reason !== '' ? result.reason : 'no reason given'}`;
   } catch (err) {
-    if (!(err instanceof IpamdFailure)) throw err;
+    if (!(err instanceof IpamdCallError)) throw err;
     reason = err.code === 'unreachable' || err.code === 'timeout' ? `ipamd is unreachable: ${err.message}` : `ipamd answered ${err.code}: ${err.message}`;
   }
   throw new CniError(Code.notAvailable, `plugin not available: ${reason}`, `check the vpc-cni ipamd pod on this node and its log (socket ${conf.ipamdSocket})`);

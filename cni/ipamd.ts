@@ -9,70 +9,16 @@
  * this path against the real API server, and a few of them through the Node
  * path too, and expect the same answers.
  */
-import type { IpamdCallErrorCode } from '../ipamd/api/client.ts';
+import { connectErrorCode, IpamdCallError, settleAnswer } from '../ipamd/api/answer.ts';
 import type { Op, ParamsOf, ResultOf } from '../ipamd/api/protocol.ts';
-import type { ExhaustionLimit } from '../ipamd/types.ts';
 import { bun, type BunRuntime, type BunSocket } from './bun.ts';
 
-/** A failed call: the codes of the server, plus `unreachable`, `timeout`, `protocol` (as IpamdCallError). */
-export class IpamdFailure extends Error {
-  override readonly name = 'IpamdFailure';
-  readonly code: IpamdCallErrorCode;
-  readonly limit: ExhaustionLimit | undefined;
-
-  constructor(code: IpamdCallErrorCode, message: string, limit?: ExhaustionLimit) {
-    super(message);
-    this.code = code;
-    this.limit = limit;
-  }
-}
+export { IpamdCallError };
 
 export async function callIpamd<O extends Op>(socketPath: string, op: O, params: ParamsOf<O>, timeoutMs: number): Promise<ResultOf<O>> {
   if (bun) return callWithBun(bun, socketPath, op, params, timeoutMs);
   const client = await import('../ipamd/api/client.ts');
-  try {
-    return await client.callIpamd(socketPath, op, params, { timeoutMs });
-  } catch (err) {
-    if (err instanceof client.IpamdCallError) throw new IpamdFailure(err.code, err.message, err.limit);
-    throw err;
-  }
-}
-
-function connectErrorCode(code: string | undefined): IpamdCallErrorCode {
-  if (code === 'EAGAIN') return 'busy';
-  if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' || code === 'ENOTSOCK') return 'unreachable';
-  return 'protocol';
-}
-
-interface WireAnswer {
-  id?: unknown;
-  ok?: unknown;
-  result?: unknown;
-  error?: { code?: unknown; message?: unknown; limit?: unknown };
-}
-
-/** The answer line as callIpamd reads it. */
-function settleAnswer<O extends Op>(line: string, socketPath: string): { result?: ResultOf<O>; failure?: IpamdFailure } {
-  let response: WireAnswer;
-  try {
-    response = JSON.parse(line) as WireAnswer;
-  } catch {
-    return { failure: new IpamdFailure('protocol', `ipamd sent an answer that is not JSON (${socketPath})`) };
-  }
-  if (response?.ok === true && response.id === 1 && typeof response.result === 'object' && response.result !== null) {
-    return { result: response.result as ResultOf<O> };
-  }
-  if (response?.ok === false && typeof response.error?.code === 'string') {
-    const { code, message, limit } = response.error;
-    return {
-      failure: new IpamdFailure(
-        code as IpamdCallErrorCode,
-        typeof message === 'string' ? message : code,
-        typeof limit === 'string' ? (limit as ExhaustionLimit) : undefined,
-      ),
-    };
-  }
-  return { failure: new IpamdFailure('protocol', `ipamd sent a malformed answer (${socketPath})`) };
+  return client.callIpamd(socketPath, op, params, { timeoutMs });
 }
 
 function callWithBun<O extends Op>(b: BunRuntime, socketPath: string, op: O, params: ParamsOf<O>, timeoutMs: number): Promise<ResultOf<O>> {
@@ -81,7 +27,7 @@ function callWithBun<O extends Op>(b: BunRuntime, socketPath: string, op: O, par
     let received = new Uint8Array(0);
     let socket: BunSocket | undefined;
     let done = false;
-    const finish = (failure: IpamdFailure | undefined, result?: ResultOf<O>): void => {
+    const finish = (failure: IpamdCallError | undefined, result?: ResultOf<O>): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -89,7 +35,7 @@ function callWithBun<O extends Op>(b: BunRuntime, socketPath: string, op: O, par
       if (failure) reject(failure);
       else resolve(result as ResultOf<O>);
     };
-    const timer = setTimeout(() => finish(new IpamdFailure('timeout', `ipamd did not answer ${op} within ${timeoutMs} ms (${socketPath})`)), timeoutMs);
+    const timer = setTimeout(() => finish(new IpamdCallError('timeout', `ipamd did not answer ${op} within ${timeoutMs} ms (${socketPath})`)), timeoutMs);
     const flush = (s: BunSocket): void => {
       if (pending.length === 0) return;
       const n = s.write(pending);
@@ -111,15 +57,16 @@ function callWithBun<O extends Op>(b: BunRuntime, socketPath: string, op: O, par
           received = joined;
           const nl = received.indexOf(0x0a);
           if (nl < 0) return;
-          const { result, failure } = settleAnswer<O>(new TextDecoder().decode(received.subarray(0, nl)), socketPath);
-          finish(failure, result);
+          const settled = settleAnswer<O>(new TextDecoder().decode(received.subarray(0, nl)), socketPath);
+          if ('failure' in settled) finish(settled.failure);
+          else finish(undefined, settled.result);
         },
         error(_s, err) {
           const code = (err as NodeJS.ErrnoException).code;
-          finish(new IpamdFailure(connectErrorCode(code), `cannot talk to ipamd at ${socketPath}: ${code ?? err.message}`));
+          finish(new IpamdCallError(connectErrorCode(code), `cannot talk to ipamd at ${socketPath}: ${code ?? err.message}`));
         },
         close() {
-          finish(new IpamdFailure('protocol', `ipamd closed the connection without answering ${op} (${socketPath})`));
+          finish(new IpamdCallError('protocol', `ipamd closed the connection without answering ${op} (${socketPath})`));
         },
       },
     }).then(
@@ -128,7 +75,7 @@ function callWithBun<O extends Op>(b: BunRuntime, socketPath: string, op: O, par
         if (done) s.terminate();
       },
       (err: NodeJS.ErrnoException) => {
-        finish(new IpamdFailure(connectErrorCode(err?.code), `cannot talk to ipamd at ${socketPath}: ${err?.code ?? err?.message}`));
+        finish(new IpamdCallError(connectErrorCode(err?.code), `cannot talk to ipamd at ${socketPath}: ${err?.code ?? err?.message}`));
       },
     );
   });

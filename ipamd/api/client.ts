@@ -3,23 +3,10 @@
  * at run time (the other imports are types and vanish).
  */
 import { createConnection } from 'node:net';
-import type { ExhaustionLimit } from '../types.ts';
-import type { ErrorCode, Op, ParamsOf, ResultOf } from './protocol.ts';
+import { connectErrorCode, IpamdCallError, settleAnswer, type IpamdCallErrorCode } from './answer.ts';
+import type { Op, ParamsOf, ResultOf } from './protocol.ts';
 
-/** The server's codes, plus: `unreachable` (no socket, refused), `timeout`, `protocol` (no or garbled answer). */
-export type IpamdCallErrorCode = ErrorCode | 'unreachable' | 'timeout' | 'protocol';
-
-export class IpamdCallError extends Error {
-  override readonly name = 'IpamdCallError';
-  readonly code: IpamdCallErrorCode;
-  readonly limit: ExhaustionLimit | undefined;
-
-  constructor(code: IpamdCallErrorCode, message: string, limit?: ExhaustionLimit) {
-    super(message);
-    this.code = code;
-    this.limit = limit;
-  }
-}
+export { IpamdCallError, type IpamdCallErrorCode };
 
 export interface CallOptions {
   /** Whole call, connect included. Default 30 s (the server gives up on a request after 25 s). */
@@ -55,37 +42,12 @@ export function callIpamd<O extends Op>(
       received += chunk;
       const nl = received.indexOf('\n');
       if (nl < 0) return;
-      let response: {
-        id?: unknown;
-        ok?: unknown;
-        result?: unknown;
-        error?: { code?: unknown; message?: unknown; limit?: unknown };
-      };
-      try {
-        response = JSON.parse(received.slice(0, nl));
-      } catch {
-        finish(new IpamdCallError('protocol', `ipamd sent an answer that is not JSON (${socketPath})`));
-        return;
-      }
-      if (response?.ok === true && response.id === 1 && typeof response.result === 'object' && response.result !== null) {
-        finish(undefined, response.result as ResultOf<O>);
-      } else if (response?.ok === false && typeof response.error?.code === 'string') {
-        const { code, message, limit } = response.error;
-        finish(
-          new IpamdCallError(
-            code as ErrorCode,
-            typeof message === 'string' ? message : code,
-            typeof limit === 'string' ? (limit as ExhaustionLimit) : undefined,
-          ),
-        );
-      } else {
-        finish(new IpamdCallError('protocol', `ipamd sent a malformed answer (${socketPath})`));
-      }
+      const settled = settleAnswer<O>(received.slice(0, nl), socketPath);
+      if ('failure' in settled) finish(settled.failure);
+      else finish(undefined, settled.result);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      const code: IpamdCallErrorCode =
-        err.code === 'EAGAIN' ? 'busy' : err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'EACCES' || err.code === 'ENOTSOCK' ? 'unreachable' : 'protocol';
-      finish(new IpamdCallError(code, `cannot talk to ipamd at ${socketPath}: ${err.code ?? err.message}`));
+      finish(new IpamdCallError(connectErrorCode(err.code), `cannot talk to ipamd at ${socketPath}: ${err.code ?? err.message}`));
     });
     socket.on('close', () => finish(new IpamdCallError('protocol', `ipamd closed the connection without answering ${op} (${socketPath})`)));
     // No half-close after the request: a peer without allowHalfOpen would hang up before answering.

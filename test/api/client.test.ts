@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import ts from 'typescript';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callIpamd, IpamdCallError } from '../../ipamd/api/client.ts';
@@ -118,13 +119,16 @@ describe('ipamd client', () => {
     expect(await callIpamd(socketPath, 'status', {}, { timeoutMs: 1000 })).toEqual({ ready: true, reason: 'é' });
   });
 
-  it('imports nothing but node:net at run time', async () => {
-    const source = await fs.readFile(clientSource, 'utf8');
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText;
-    const runtimeImports = [...js.matchAll(/^\s*import\s[^;]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(/gm)].map(
-      (m) => m[1] ?? m[2] ?? m[3] ?? 'require',
-    );
-    expect(runtimeImports).toEqual(['node:net']);
+  it('imports nothing but node:net (and the import-free answer reader) at run time', async () => {
+    const runtimeImports = async (file: string): Promise<string[]> => {
+      const source = await fs.readFile(file, 'utf8');
+      const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText;
+      return [...js.matchAll(/^\s*import\s[^;]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(/gm)].map(
+        (m) => m[1] ?? m[2] ?? m[3] ?? 'require',
+      );
+    };
+    expect((await runtimeImports(clientSource)).sort()).toEqual(['./answer.ts', 'node:net']);
+    expect(await runtimeImports(clientSource.replace(/client\.ts$/, 'answer.ts'))).toEqual([]);
   });
 });
 
@@ -159,8 +163,8 @@ describe('ipamd client: measurements (printed, not asserted)', () => {
     // Compile the client the way a build would (types stripped), then time its import in new processes.
     const dir = await tempDir();
     cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
-    const source = await fs.readFile(clientSource, 'utf8');
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText;
+    // One file, as the plugin's bundle carries it (client + the answer reader, types stripped).
+    const js = (await build({ entryPoints: [clientSource], bundle: true, write: false, format: 'esm', platform: 'node', target: 'node20' })).outputFiles[0]?.text ?? '';
     const file = path.join(dir, 'client.mjs');
     const empty = path.join(dir, 'empty.mjs');
     await fs.writeFile(file, js);
