@@ -311,10 +311,11 @@ describe('ipamd API: idle connections', () => {
   it('closes a connection that sends nothing', async () => {
     const { socketPath } = await start({ idleTimeoutMs: 100 });
     const t0 = performance.now();
-    const { responses, error } = await rawExchange(socketPath, [], { after: 'keep', waitMs: 2000 });
+    const { responses, error } = await rawExchange(socketPath, [], { after: 'keep', waitMs: 8000 });
     expect(responses).toEqual([]);
     expect(error).toBeUndefined();
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // Closed by the server, long before the client would give up (a loaded machine delays timers).
+    expect(performance.now() - t0).toBeLessThan(5000);
   });
 });
 
