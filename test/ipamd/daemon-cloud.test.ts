@@ -2,30 +2,13 @@
  * ipamd when the cloud is not kind: throttling and eventual consistency,
  * leaked interfaces, and exhaustion (subnet, MAX_ENI, instance limits).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ownedTags } from '../../ipamd/pool/manager.ts';
 import type { PoolView } from '../../ipamd/introspection.ts';
-import { addPod, cloudInterfaces, cloudIpsPerInterface, failure, instanceId, sleep, storeIpsPerInterface, storeMatchesCloud } from './daemon-helpers.ts';
-import { startIpamdWorld, waitFor, type IpamdWorld } from './harness.ts';
+import { addPod, cloudInterfaces, cloudIpsPerInterface, converged, failure, instanceId, sleep, useIpamdWorld } from './daemon-helpers.ts';
+import { waitFor, type IpamdWorld } from './harness.ts';
 
-let world: IpamdWorld | undefined;
-afterEach(async () => {
-  await world?.teardown();
-  world = undefined;
-});
-
-async function boot(options: Parameters<typeof startIpamdWorld>[0] = {}): Promise<IpamdWorld> {
-  world = await startIpamdWorld(options);
-  const w = world;
-  await waitFor(() => w.daemon.pool.status.ready, 5000, 'ipamd ready');
-  return w;
-}
-
-async function converged(w: IpamdWorld, ipsPerInterface: number[], what: string, timeoutMs = 5000): Promise<void> {
-  await waitFor(() => JSON.stringify(cloudIpsPerInterface(w)) === JSON.stringify(ipsPerInterface) && storeMatchesCloud(w), timeoutMs, `${what}: cloud ${JSON.stringify(ipsPerInterface)}`).catch((err: Error) => {
-    throw new Error(`${err.message}; cloud has ${JSON.stringify(cloudIpsPerInterface(w))}, store ${JSON.stringify(storeIpsPerInterface(w))}; last plan: ${w.daemon.pool.status.lastPlan}`);
-  });
-}
+const boot = useIpamdWorld();
 
 const throttle = { code: 'RequestLimitExceeded', message: 'Request limit exceeded.' };
 
@@ -83,8 +66,7 @@ describe('throttling and eventual consistency', () => {
 
 describe('leaked interfaces', () => {
   it('deletes only the detached interfaces of this cluster older than the grace period', async () => {
-    world = await startIpamdWorld({ daemon: { leakCleanup: { enabled: true, intervalMs: 150, graceMs: 60_000 } } });
-    const w = world;
+    const w = await boot({ daemon: { leakCleanup: { enabled: true, intervalMs: 150, graceMs: 60_000 } } });
     const model = w.emulator.model;
     const subnetId = w.topology.podSubnets[0]?.id ?? '';
     const groups = [w.topology.securityGroup.id];

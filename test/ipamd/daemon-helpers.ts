@@ -6,7 +6,8 @@ import { callIpamd, IpamdCallError } from '../../ipamd/api/client.ts';
 import type { AddResult } from '../../ipamd/api/protocol.ts';
 import type { AllocationKey } from '../../ipamd/types.ts';
 import type { NetworkInterface } from '../../providers/emulator/model/cloud.ts';
-import type { IpamdWorld } from './harness.ts';
+import { afterEach } from 'vitest';
+import { startIpamdWorld, waitFor, type IpamdWorld } from './harness.ts';
 
 export const key = (containerId: string, ifName = 'eth0', network = 'vpc-cni'): AllocationKey => ({ network, containerId, ifName });
 
@@ -86,3 +87,25 @@ export async function mutations(world: IpamdWorld): Promise<Record<string, numbe
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One world per test, torn down after it: returns the function that boots it and waits until ipamd is ready. */
+export function useIpamdWorld(): (options?: Parameters<typeof startIpamdWorld>[0]) => Promise<IpamdWorld> {
+  let world: IpamdWorld | undefined;
+  afterEach(async () => {
+    await world?.teardown();
+    world = undefined;
+  });
+  return async (options = {}) => {
+    world = await startIpamdWorld(options);
+    const w = world;
+    await waitFor(() => w.daemon.pool.status.ready, 5000, 'ipamd ready');
+    return w;
+  };
+}
+
+/** Waits until the cloud shows these secondary IPs per interface and the store agrees. */
+export async function converged(w: IpamdWorld, ipsPerInterface: number[], what: string, timeoutMs = 5000): Promise<void> {
+  await waitFor(() => JSON.stringify(cloudIpsPerInterface(w)) === JSON.stringify(ipsPerInterface) && storeMatchesCloud(w), timeoutMs, `${what}: cloud ${JSON.stringify(ipsPerInterface)}`).catch((err: Error) => {
+    throw new Error(`${err.message}; cloud has ${JSON.stringify(cloudIpsPerInterface(w))}, store ${JSON.stringify(storeIpsPerInterface(w))}; last plan: ${w.daemon.pool.status.lastPlan}`);
+  });
+}

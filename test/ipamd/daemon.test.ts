@@ -3,32 +3,14 @@
  * boot to targets, pods coming and going, restart, gc. The cloud's truth is
  * read from the emulator model; ipamd's from its store.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callIpamd } from '../../ipamd/api/client.ts';
 import { ownedTags } from '../../ipamd/pool/manager.ts';
 import { parseCidr } from '../../providers/ipv4.ts';
-import { addPod, checkPod, cloudInterfaces, cloudIpsPerInterface, delPod, failure, instanceId, mutations, sleep, storeIpsPerInterface, storeMatchesCloud } from './daemon-helpers.ts';
-import { startIpamdWorld, waitFor, type IpamdWorld } from './harness.ts';
+import { addPod, checkPod, cloudInterfaces, cloudIpsPerInterface, converged, delPod, failure, instanceId, mutations, sleep, storeMatchesCloud, useIpamdWorld } from './daemon-helpers.ts';
+import { waitFor } from './harness.ts';
 
-let world: IpamdWorld | undefined;
-afterEach(async () => {
-  await world?.teardown();
-  world = undefined;
-});
-
-async function boot(options: Parameters<typeof startIpamdWorld>[0] = {}): Promise<IpamdWorld> {
-  world = await startIpamdWorld(options);
-  const w = world;
-  await waitFor(() => w.daemon.pool.status.ready, 5000, 'ipamd ready');
-  return w;
-}
-
-/** Waits until the cloud shows these secondary IPs per interface and the store agrees. */
-async function converged(w: IpamdWorld, ipsPerInterface: number[], what: string, timeoutMs = 5000): Promise<void> {
-  await waitFor(() => JSON.stringify(cloudIpsPerInterface(w)) === JSON.stringify(ipsPerInterface) && storeMatchesCloud(w), timeoutMs, `${what}: cloud ${JSON.stringify(ipsPerInterface)}`).catch((err: Error) => {
-    throw new Error(`${err.message}; cloud has ${JSON.stringify(cloudIpsPerInterface(w))}, store ${JSON.stringify(storeIpsPerInterface(w))}; last plan: ${w.daemon.pool.status.lastPlan}`);
-  });
-}
+const boot = useIpamdWorld();
 
 describe('a node boots and reaches its targets', () => {
   it('WARM_ENI_TARGET=1 (default): the primary ENI is filled with its 9 secondary IPs, no other ENI', async () => {
