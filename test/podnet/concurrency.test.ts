@@ -1,22 +1,14 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hostVethPrefix } from '../../ipamd/dataplane/node.ts';
 import type { PodLinks } from '../../ipamd/dataplane/types.ts';
-import { attachment, hostDump, ipJson, Lab, percentile, ping, primaryIp, requireRoot, sweepStaleLabs, vpcCidr, type RuleJson } from './helpers.ts';
+import { attachment, hostDump, ipJson, Lab, percentile, ping, primaryIp, useLab, vpcCidr, type RuleJson } from './helpers.ts';
 
 const spec = { noSnatCidrs: [vpcCidr], primaryIp, primaryInterface: 'eth0' };
 const nsName = (path: string): string => path.replace('/var/run/netns/', '');
 
 describe('IpRoutePodNetwork under load', () => {
-  let lab: Lab;
-
-  beforeAll(() => {
-    requireRoot();
-    sweepStaleLabs();
-  });
-  beforeEach(() => {
-    lab = new Lab();
-  });
-  afterEach(() => lab.destroy());
+  let lab!: Lab;
+  useLab((made) => (lab = made));
 
   it('50 concurrent setUps all succeed; 50 concurrent tearDowns leave the host as before', { timeout: 180_000 }, async () => {
     const agent = await lab.build();

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { afterEach, beforeAll, beforeEach } from 'vitest';
 import type { PodAttachment, PodLinks } from '../../ipamd/dataplane/types.ts';
 
 /**
@@ -322,4 +323,18 @@ export function attachment(lab: Lab, i: number, netns: string, secondary = false
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+}
+
+/** A fresh lab for every test of the calling file, destroyed after it (root required, stale labs swept first). */
+export function useLab(assign: (lab: Lab) => void): void {
+  let current: Lab | undefined;
+  beforeAll(() => {
+    requireRoot();
+    sweepStaleLabs();
+  });
+  beforeEach(() => {
+    current = new Lab();
+    assign(current);
+  });
+  afterEach(() => current?.destroy());
 }

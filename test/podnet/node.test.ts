@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { snatRuleset } from '../../ipamd/dataplane/node.ts';
 import {
   attachment,
@@ -8,9 +8,8 @@ import {
   outsideAddress,
   peerAddressSeen,
   primaryIp,
-  requireRoot,
+  useLab,
   sh,
-  sweepStaleLabs,
   vpcCidr,
   type RuleJson,
 } from './helpers.ts';
@@ -25,16 +24,8 @@ interface NftItem {
 }
 
 describe('IpRoutePodNetwork.prepareNode', () => {
-  let lab: Lab;
-
-  beforeAll(() => {
-    requireRoot();
-    sweepStaleLabs();
-  });
-  beforeEach(() => {
-    lab = new Lab();
-  });
-  afterEach(() => lab.destroy());
+  let lab!: Lab;
+  useLab((made) => (lab = made));
 
   const nft = (args: string[]): NftItem[] =>
     (JSON.parse(sh(['ip', 'netns', 'exec', lab.host, 'nft', '-j', ...args])) as { nftables: NftItem[] }).nftables;

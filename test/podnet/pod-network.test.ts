@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hostVethName, podGateway } from '../../ipamd/api/names.ts';
 import { hostVethPrefix } from '../../ipamd/dataplane/node.ts';
 import {
@@ -8,9 +8,8 @@ import {
   Lab,
   ping,
   primaryIp,
-  requireRoot,
+  useLab,
   sh,
-  sweepStaleLabs,
   vpcCidr,
   type RuleJson,
 } from './helpers.ts';
@@ -30,16 +29,8 @@ const nsName = (path: string): string => path.replace('/var/run/netns/', '');
 const spec = { noSnatCidrs: [vpcCidr], primaryIp, primaryInterface: 'eth0' };
 
 describe('IpRoutePodNetwork', () => {
-  let lab: Lab;
-
-  beforeAll(() => {
-    requireRoot();
-    sweepStaleLabs();
-  });
-  beforeEach(() => {
-    lab = new Lab();
-  });
-  afterEach(() => lab.destroy());
+  let lab!: Lab;
+  useLab((made) => (lab = made));
 
   it('host veth names carry the prefix the SNAT rules match', () => {
     expect(hostVethName('n', 'c', 'eth0').startsWith(hostVethPrefix)).toBe(true);
