@@ -1,5 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { alreadyGone, ipBatch, type BatchLine } from '../dataplane/ip.ts';
 import { numberToIp, parseCidr } from '../../providers/ipv4.ts';
 
 /**
@@ -40,25 +39,21 @@ export function subnetGateway(subnetCidr: string): string {
   return numberToIp(parseCidr(subnetCidr).base + 1);
 }
 
-const run = promisify(execFile);
-
-async function ipBatch(lines: string[][], force = false): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('ip', [...(force ? ['-force'] : []), '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 || force ? resolve() : reject(new Error(`ip -batch failed (${code}): ${stderr.trim()}`))));
-    child.stdin.end(lines.map((line) => line.join(' ')).join('\n') + '\n');
-  });
-}
-
 async function linkByMac(mac: string): Promise<string> {
-  const { stdout } = await run('ip', ['-j', 'link', 'show']);
+  const { stdout } = await ipBatch([{ tokens: ['link', 'show'] }], { json: true });
   const links = JSON.parse(stdout) as Array<{ ifname: string; address?: string }>;
   const found = links.find((link) => link.address?.toLowerCase() === mac.toLowerCase());
   if (!found) throw new Error(`no link with MAC ${mac} on this host`);
   return found.ifname;
+}
+
+/** What an earlier run may have left for this interface: its rule and its table. */
+function clearLines(spec: HostInterfaceSpec): BatchLine[] {
+  const table = String(routeTableFor(spec.deviceIndex));
+  return [
+    { tokens: ['rule', 'del', 'from', `${spec.primaryIp}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)] },
+    { tokens: ['route', 'flush', 'table', table] },
+  ];
 }
 
 /** Applies the configuration with `ip -batch` in the namespace this process runs in. */
@@ -73,32 +68,21 @@ export class IpRouteHostNetwork implements HostNetwork {
     const gateway = subnetGateway(spec.subnetCidr);
     const { prefixLength } = parseCidr(spec.subnetCidr);
     // Idempotent: clear what an earlier run may have left, then add.
+    await ipBatch(clearLines(spec), { force: true });
     await ipBatch(
       [
-        ['rule', 'del', 'from', `${spec.primaryIp}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)],
-        ['route', 'flush', 'table', table],
-      ],
-      true,
+        ['link', 'set', 'dev', link, 'mtu', String(spec.mtu), 'up'],
+        ['address', 'replace', `${spec.primaryIp}/${prefixLength}`, 'dev', link],
+        ['route', 'replace', `${gateway}/32`, 'dev', link, 'scope', 'link', 'table', table],
+        ['route', 'replace', 'default', 'via', gateway, 'dev', link, 'table', table],
+        ['rule', 'add', 'from', `${spec.primaryIp}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)],
+        // The kernel adds a subnet route in main for the address; traffic to the subnet must leave via eth0.
+        ['route', 'del', spec.subnetCidr, 'dev', link, 'table', 'main'],
+      ].map((tokens, i, all) => (i === all.length - 1 ? { tokens, tolerate: alreadyGone } : { tokens })),
     );
-    await ipBatch([
-      ['link', 'set', 'dev', link, 'mtu', String(spec.mtu), 'up'],
-      ['address', 'replace', `${spec.primaryIp}/${prefixLength}`, 'dev', link],
-      ['route', 'replace', `${gateway}/32`, 'dev', link, 'scope', 'link', 'table', table],
-      ['route', 'replace', 'default', 'via', gateway, 'dev', link, 'table', table],
-      ['rule', 'add', 'from', `${spec.primaryIp}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)],
-    ]);
-    // The kernel adds a subnet route in main for the address; traffic to the subnet must leave via eth0.
-    await ipBatch([['route', 'del', spec.subnetCidr, 'dev', link, 'table', 'main']], true);
   }
 
   async removeInterface(spec: HostInterfaceSpec): Promise<void> {
-    const table = String(routeTableFor(spec.deviceIndex));
-    await ipBatch(
-      [
-        ['rule', 'del', 'from', `${spec.primaryIp}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)],
-        ['route', 'flush', 'table', table],
-      ],
-      true,
-    );
+    await ipBatch(clearLines(spec), { force: true });
   }
 }
