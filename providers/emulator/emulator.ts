@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { peerHeader } from './dataplane/names.ts';
 import { handleAwsImds, ImdsTokens } from './faces/aws-imds.ts';
 import { handleEc2, type FaceContext, type FaceResponse } from './faces/ec2/face.ts';
 import { awsInstanceCatalog, type InstanceCatalog } from './model/catalog.ts';
@@ -23,8 +24,8 @@ export interface ListenOptions {
   socketPath?: string;
 }
 
-/** The header the in-box proxy sets to the caller's address, so metadata knows which instance asks. */
-export const peerHeader = 'x-emulator-peer';
+// The header the in-box proxy sets to the caller's address, so metadata knows which instance asks.
+export { peerHeader };
 
 const maxBodyBytes = 1024 * 1024;
 
