@@ -366,13 +366,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       if (ended) maybeEnd(conn);
     };
 
-    socket.setTimeout(idleTimeoutMs, () => {
+    // setTimeout's callback is a one-shot 'timeout' listener: re-arming must pass it again.
+    const onIdle = (): void => {
       // Timers run before pending reads are handled: look again once they are.
       setImmediate(() => {
         if (socket.destroyed) return;
         const idleFor = Date.now() - lastActivity;
         if (conn.inFlight > 0 || idleFor < idleTimeoutMs) {
-          socket.setTimeout(Math.max(1, idleTimeoutMs - (conn.inFlight > 0 ? 0 : idleFor))); // re-arm
+          socket.setTimeout(Math.max(1, idleTimeoutMs - (conn.inFlight > 0 ? 0 : idleFor)), onIdle); // re-arm
           return;
         }
         if (inbox.length > 0 && !conn.finishing) {
@@ -383,7 +384,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         if (socket.writableLength > 0) socket.destroy();
         else socket.destroySoon();
       });
-    });
+    };
+    socket.setTimeout(idleTimeoutMs, onIdle);
 
     socket.on('data', (data: Buffer) => {
       lastActivity = Date.now();

@@ -317,6 +317,16 @@ describe('ipamd API: idle connections', () => {
     // Closed by the server, long before the client would give up (a loaded machine delays timers).
     expect(performance.now() - t0).toBeLessThan(5000);
   });
+
+  it('still closes an idle connection after the idle check was re-armed by a request in flight', async () => {
+    const { socketPath, service } = await start({ idleTimeoutMs: 100 });
+    service.delayMs = 300; // the first idle check finds the request in flight and re-arms
+    const t0 = performance.now();
+    const { responses, error } = await rawExchange(socketPath, [addLine(1)], { after: 'keep', waitMs: 8000 });
+    expect(responses).toHaveLength(1);
+    expect(error).toBeUndefined();
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
 });
 
 describe('ipamd API: service errors', () => {
