@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import type { CloudName } from '../contract.ts';
 import { peerHeader } from './dataplane/names.ts';
 import { handleAwsImds, ImdsTokens } from './faces/aws-imds.ts';
 import { handleEc2, type FaceContext, type FaceResponse } from './faces/ec2/face.ts';
@@ -12,6 +13,12 @@ import { faultSchema, realismSchema, type RealismInput, type RealismSettings } f
 import { Throttler } from './realism/throttle.ts';
 
 export interface EmulatorOptions {
+  /**
+   * Whose metadata service the instances see (AWS IMDS, Azure IMDS or the
+   * Alibaba metadata service). Every cloud's API face is served regardless:
+   * they all sit over the same model.
+   */
+  cloud?: CloudName;
   realism?: RealismInput;
   catalog?: InstanceCatalog;
   clock?: Clock;
@@ -62,6 +69,7 @@ const json = (status: number, value: unknown): FaceResponse => ({
  * and an introspection endpoint, all on one HTTP server.
  */
 export class Emulator {
+  readonly cloud: CloudName;
   readonly model: CloudModel;
   readonly faults = new FaultInjector();
   readonly throttler: Throttler;
@@ -73,6 +81,7 @@ export class Emulator {
 
   constructor(options: EmulatorOptions = {}) {
     const clock = options.clock ?? { now: () => Date.now() };
+    this.cloud = options.cloud ?? 'aws';
     this.settings = realismSchema.parse(options.realism ?? {});
     this.model = new CloudModel({ catalog: options.catalog ?? awsInstanceCatalog(), clock });
     this.throttler = new Throttler(clock);
@@ -173,7 +182,7 @@ export class Emulator {
       }
       return this.metadata(req, instanceId, scoped[2] ?? '/');
     }
-    if (path.startsWith('/latest/')) {
+    if (path.startsWith('/latest/') || path.startsWith('/metadata/')) {
       const peer = req.headers[peerHeader];
       const instanceId = typeof peer === 'string' ? this.instanceByAddress(peer) : undefined;
       if (!instanceId) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' };
@@ -183,8 +192,15 @@ export class Emulator {
     return json(404, { error: `no such endpoint: ${req.method} ${path}` });
   }
 
+  /** The metadata service of `this.cloud`, as the instance sees it at its link-local address. */
   private metadata(req: IncomingMessage, instanceId: string, path: string): FaceResponse {
-    return handleAwsImds(this.model, this.tokens, instanceId, { method: req.method ?? 'GET', path, headers: req.headers });
+    const request = { method: req.method ?? 'GET', path, headers: req.headers };
+    switch (this.cloud) {
+      case 'aws':
+        return handleAwsImds(this.model, this.tokens, instanceId, request);
+      default:
+        return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' };
+    }
   }
 
   private instanceByAddress(address: string): string | undefined {
