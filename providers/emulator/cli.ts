@@ -9,6 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { CloudName } from '../contract.ts';
+import { cloudNames } from './cluster/clouds.ts';
 import { sweepStaleBoxes, VpcBox } from './dataplane/index.ts';
 import { Emulator } from './emulator.ts';
 import { realisticPreset } from './realism/settings.ts';
@@ -142,12 +144,20 @@ program
   .description('the main job: two nodes, ipamd on each, pods through the plugin, a connectivity matrix, pools, teardown')
   .addOption(new Option('-n, --nodes <count>', 'number of nodes').default(2).argParser(positiveInt(8)))
   .addOption(new Option('-p, --pods <count>', 'pods per node').default(10).argParser(positiveInt(50)))
-  .addOption(new Option('-t, --instance-type <type>', 'EC2 instance type of the nodes').default('m5.large'))
+  .addOption(new Option('-c, --cloud <cloud>', 'whose API and metadata service the nodes use').choices(cloudNames).default('aws'))
+  .addOption(new Option('-t, --instance-type <type>', "instance type of the nodes (default: the cloud's demo type, e.g. m5.large)"))
   .addOption(new Option('--cooldown <seconds>', 'IP_COOLDOWN_PERIOD of ipamd in the demo').default(3).argParser(positiveInt(600)))
   .option('--keep', 'keep the cluster up for exploring until Ctrl-C', false)
-  .action(async (options: { nodes: number; pods: number; instanceType: string; cooldown: number; keep: boolean }) => {
+  .action(async (options: { cloud: CloudName; nodes: number; pods: number; instanceType?: string; cooldown: number; keep: boolean }) => {
     if (process.getuid?.() !== 0) throw new InvalidArgumentError('the demo needs root (network namespaces); use `up --no-dataplane` without it');
-    await runDemo({ nodes: options.nodes, podsPerNode: options.pods, instanceType: options.instanceType, keep: options.keep, cooldownSeconds: options.cooldown });
+    await runDemo({
+      cloud: options.cloud,
+      nodes: options.nodes,
+      podsPerNode: options.pods,
+      ...(options.instanceType ? { instanceType: options.instanceType } : {}),
+      keep: options.keep,
+      cooldownSeconds: options.cooldown,
+    });
   });
 
 program

@@ -5,12 +5,15 @@
  * back to the pool.
  */
 import { join } from 'node:path';
+import type { CloudName } from '../contract.ts';
 import { EmulatedCluster, distDir, inNetns, type ClusterNode, type Pod } from './cluster/cluster.ts';
 
 export interface DemoOptions {
+  cloud: CloudName;
   nodes: number;
   podsPerNode: number;
-  instanceType: string;
+  /** Default: the cloud's demo instance type. */
+  instanceType?: string;
   /** Keep the cluster up for exploring until Ctrl-C. */
   keep: boolean;
   cooldownSeconds: number;
@@ -47,7 +50,12 @@ async function matrix(cluster: EmulatedCluster, pods: Pod[]): Promise<{ rows: st
 }
 
 export async function runDemo(options: DemoOptions): Promise<number> {
-  const cluster = new EmulatedCluster({ nodes: options.nodes, instanceType: options.instanceType, env: { IP_COOLDOWN_PERIOD: String(options.cooldownSeconds) } });
+  const cluster = new EmulatedCluster({
+    cloud: options.cloud,
+    nodes: options.nodes,
+    ...(options.instanceType ? { instanceType: options.instanceType } : {}),
+    env: { IP_COOLDOWN_PERIOD: String(options.cooldownSeconds) },
+  });
   let stopping = false;
   const stop = async (code: number): Promise<never> => {
     if (!stopping) {
@@ -60,7 +68,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   process.on('SIGINT', () => void stop(130));
   process.on('SIGTERM', () => void stop(143));
   try {
-    say(`Building the VPC in a box: ${options.nodes} x ${options.instanceType}, ipamd in each node's namespace...`);
+    say(`Building the VPC in a box on the ${options.cloud} face: ${options.nodes} x ${cluster.instanceType}, ipamd in each node's namespace...`);
     const started = performance.now();
     await cluster.start();
     say(`Warm pools ready in ${((performance.now() - started) / 1000).toFixed(1)} s (conflists written).\n`);

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedCluster, inNetns, run, type Pod } from '../../providers/emulator/cluster/cluster.ts';
+import { cloudProfiles } from '../../providers/emulator/cluster/clouds.ts';
+import { e2eClouds } from './clouds.ts';
 
 /** Everything on the node a pod could leave behind: links, routes, rules, neighbours, firewall. */
 async function hostState(ns: string): Promise<string> {
@@ -24,12 +26,12 @@ async function hostState(ns: string): Promise<string> {
     .replace(/^#.*$/gm, '');
 }
 
-describe.sequential('pods on the emulated VPC', () => {
+describe.sequential.each(e2eClouds)('pods on the emulated VPC (%s)', (cloud) => {
   let cluster: EmulatedCluster;
 
   beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error('the end-to-end suite needs root (network namespaces)');
-    cluster = new EmulatedCluster({ nodes: 2, instanceType: 'm5.2xlarge' });
+    cluster = new EmulatedCluster({ cloud, nodes: 2, instanceType: cloudProfiles[cloud].largeInstanceType });
     await cluster.start();
   }, 120_000);
 

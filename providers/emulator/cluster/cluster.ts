@@ -15,8 +15,10 @@ import { callIpamd } from '../../../ipamd/api/client.ts';
 import { conflistName } from '../../../ipamd/cni-config.ts';
 import { daemonNodeFlags } from '../../../ipamd/node-flags.ts';
 import { VpcBox } from '../dataplane/index.ts';
+import type { CloudName } from '../../contract.ts';
 import { Emulator } from '../emulator.ts';
 import { buildTopology, type Topology } from '../topology.ts';
+import { cloudProfiles, type CloudProfile } from './clouds.ts';
 import { Runtime, type Attachment, type Conflist } from './runtime.ts';
 
 export const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -74,7 +76,10 @@ export interface ClusterNode {
 }
 
 export interface ClusterOptions {
+  /** Whose API and metadata service the nodes talk to (default aws). */
+  cloud?: CloudName;
   nodes?: number;
+  /** Default: the cloud profile's demo type. */
   instanceType?: string;
   /** Extra ipamd environment variables. */
   env?: Record<string, string>;
@@ -84,7 +89,8 @@ export interface ClusterOptions {
 
 export class EmulatedCluster {
   readonly id = randomBytes(3).toString('hex');
-  readonly emulator = new Emulator();
+  readonly profile: CloudProfile;
+  readonly emulator: Emulator;
   box!: VpcBox;
   topology!: Topology;
   nodes: ClusterNode[] = [];
@@ -94,7 +100,14 @@ export class EmulatedCluster {
   private stopping = false;
   private podCounter = 0;
 
-  constructor(private readonly options: ClusterOptions = {}) {}
+  constructor(private readonly options: ClusterOptions = {}) {
+    this.profile = cloudProfiles[options.cloud ?? 'aws'];
+    this.emulator = new Emulator({ cloud: this.profile.cloud });
+  }
+
+  get instanceType(): string {
+    return this.options.instanceType ?? this.profile.defaultInstanceType;
+  }
 
   async start(): Promise<void> {
     for (const binary of ['vpc-cni', 'ipamd.mjs']) {
@@ -105,7 +118,14 @@ export class EmulatedCluster {
     await this.emulator.listen({ socketPath: this.socketPath });
     this.box = new VpcBox({ model: this.emulator.model, apiSocketPath: this.socketPath });
     await this.box.create();
-    this.topology = await buildTopology(this.emulator.model, { nodes: this.options.nodes ?? 2, instanceType: this.options.instanceType ?? 'm5.large', clusterName: 'demo' });
+    this.topology = await buildTopology(this.emulator.model, {
+      ...this.profile.topology,
+      region: this.profile.region,
+      zone: this.profile.zone,
+      nodes: this.options.nodes ?? 2,
+      instanceType: this.instanceType,
+      clusterName: 'demo',
+    });
     await this.box.idle();
     this.nodes = this.topology.instances.map((instance, index) => {
       const dir = join(this.workDir, `node${index + 1}`);
@@ -129,11 +149,7 @@ export class EmulatedCluster {
   async startIpamd(node: ClusterNode): Promise<void> {
     const env = {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      AWS_ENDPOINT_URL_EC2: 'http://169.254.170.1',
-      AWS_REGION: this.topology.vpc.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...this.profile.ipamdEnv(this.topology),
       CLUSTER_NAME: 'demo',
       STATE_DIR: join(node.dir, 'state'),
       IPAMD_SOCKET: node.socketPath,
