@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { numberToIp, parseCidr } from '../../ipv4.ts';
+import type { CloudModel, Instance, NetworkInterface } from '../model/cloud.ts';
+import { alibabaOwnerId } from './ecs/actions.ts';
+import type { FaceResponse } from './ec2/face.ts';
+import type { ImdsRequest, ImdsTokens } from './aws-imds.ts';
+
+/** The RAM role every emulated ECS instance assumes (ram/security-credentials/). */
+export const alibabaNodeRoleName = 'vpc-cni-node-role';
+
+export interface AlibabaMetadataOptions {
+  /** Hardened mode enforced: GETs without a token are refused (403), as on an instance with HttpTokens=required. */
+  tokensRequired: boolean;
+}
+
+const text = (status: number, body: string): FaceResponse => ({ status, headers: { 'content-type': 'text/plain' }, body });
+const notFound = (): FaceResponse => text(404, 'Not Found');
+
+/** A directory: children that are directories are listed with a trailing '/'. */
+type Tree = { [name: string]: string | Tree | (() => string) };
+
+const netmask = (cidr: string): string => {
+  const { prefixLength } = parseCidr(cidr);
+  return numberToIp(prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0);
+};
+
+/** ECS prints times to the second: 2019-12-25T12:31:31Z. */
+const ecsTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function interfaceTree(model: CloudModel, nic: NetworkInterface): Tree {
+  const subnet = model.getSubnet(nic.subnetId);
+  const vpc = model.getVpc(nic.vpcId);
+  const tree: Tree = {
+    gateway: subnet.gateway,
+    netmask: netmask(subnet.cidr),
+    'network-interface-id': nic.id,
+    'primary-ip-address': nic.primaryIp,
+    // A JSON array as text, primary address first.
+    'private-ipv4s': JSON.stringify([nic.primaryIp, ...nic.secondaryIps]),
+    'vpc-cidr-block': vpc.cidrs[0] ?? '',
+    'vpc-id': nic.vpcId,
+    'vswitch-cidr-block': subnet.cidr,
+    'vswitch-id': nic.subnetId,
+  };
+  // A leaf that does not apply is absent (404).
+  if (nic.prefixes.length > 0) tree['ipv4-prefixes'] = JSON.stringify(nic.prefixes);
+  return tree;
+}
+
+/** STS-shaped credentials of the instance's RAM role, as @alicloud/credentials' ECS RAM role provider reads them. */
+function roleCredentials(now: number): string {
+  return JSON.stringify({
+    AccessKeyId: `STS.${randomBytes(12).toString('hex')}`,
+    AccessKeySecret: randomBytes(20).toString('base64url'),
+    SecurityToken: randomBytes(48).toString('base64url'),
+    Expiration: ecsTime(now + 6 * 3600_000),
+    LastUpdated: ecsTime(now),
+    Code: 'Success',
+  });
+}
+
+function metadataTree(model: CloudModel, instance: Instance): Tree {
+  const attached = model.attachedInterfaces(instance.id);
+  const primary = attached.find((nic) => nic.id === instance.primaryInterfaceId);
+  const subnet = model.getSubnet(instance.subnetId);
+  const macs: Tree = {};
+  for (const nic of attached) macs[nic.mac] = interfaceTree(model, nic);
+  return {
+    'dns-conf': { nameservers: '100.100.2.136\n100.100.2.138' },
+    hostname: `iZ${instance.id.slice(2)}Z`,
+    'image-id': 'aliyun_3_x64_20G_alibase_20240528.vhd',
+    instance: { 'instance-type': instance.type },
+    'instance-id': instance.id,
+    mac: primary?.mac ?? '',
+    network: { interfaces: { macs } },
+    'network-type': 'vpc',
+    'owner-account-id': alibabaOwnerId,
+    'private-ipv4': primary?.primaryIp ?? '',
+    ram: { 'security-credentials': { [alibabaNodeRoleName]: () => roleCredentials(model.clock.now()) } },
+    'region-id': instance.region,
+    'serial-number': `${instance.id.slice(2, 10)}-0000-4000-8000-${instance.id.slice(-12).padStart(12, '0')}`,
+    'vpc-cidr-block': model.getVpc(instance.vpcId).cidrs[0] ?? '',
+    'vpc-id': instance.vpcId,
+    'vswitch-cidr-block': subnet.cidr,
+    'vswitch-id': instance.subnetId,
+    'zone-id': instance.zone,
+  };
+}
+
+function lookup(tree: Tree, segments: string[]): string | Tree | undefined {
+  let node: string | Tree | (() => string) | undefined = tree;
+  for (const segment of segments) {
+    if (node === undefined || typeof node !== 'object') return undefined;
+    node = Object.hasOwn(node, segment) ? node[segment] : undefined;
+  }
+  return typeof node === 'function' ? node() : node;
+}
+
+function listing(tree: Tree): string {
+  return Object.entries(tree)
+    .map(([name, child]) => (typeof child === 'object' ? `${name}/` : name))
+    .join('\n');
+}
+
+const header = (request: ImdsRequest, name: string): string | undefined => {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/**
+ * The ECS instance metadata service (http://100.100.100.200). Normal mode
+ * answers plain GETs; hardened mode hands out a token on
+ * `PUT /latest/api/token` (`X-aliyun-ecs-metadata-token-ttl-seconds`) that
+ * GETs carry in `X-aliyun-ecs-metadata-token`. A wrong or expired token is
+ * refused in both modes; a missing one only when tokens are required.
+ */
+export function handleAlibabaMetadata(model: CloudModel, tokens: ImdsTokens, instanceId: string, request: ImdsRequest, options: AlibabaMetadataOptions): FaceResponse {
+  let instance: Instance;
+  try {
+    instance = model.getInstance(instanceId);
+  } catch {
+    return notFound();
+  }
+  if (request.path === '/latest/api/token') {
+    if (request.method !== 'PUT') return text(405, 'Method Not Allowed');
+    const rawTtl = header(request, 'x-aliyun-ecs-metadata-token-ttl-seconds') ?? '';
+    // Decimal digits only: Number() would also take '1e3', '0x10' and ' '.
+    const ttl = /^\d{1,6}$/.test(rawTtl) ? Number(rawTtl) : NaN;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 21600) return text(400, 'Bad Request');
+    return { status: 200, headers: { 'content-type': 'text/plain', 'x-aliyun-ecs-metadata-token-ttl-seconds': String(ttl) }, body: tokens.issue(instance.id, ttl) };
+  }
+  if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'Method Not Allowed');
+  const token = header(request, 'x-aliyun-ecs-metadata-token');
+  if (token !== undefined && !tokens.valid(token, instance.id)) return text(401, 'Unauthorized');
+  if (token === undefined && options.tokensRequired) return text(403, 'Forbidden');
+  if (request.path === '/latest/meta-data' || request.path === '/latest/meta-data/') return text(200, listing(metadataTree(model, instance)));
+  if (!request.path.startsWith('/latest/meta-data/')) return notFound();
+  const segments = request.path.slice('/latest/meta-data/'.length).split('/');
+  const isDirectory = segments[segments.length - 1] === '';
+  if (isDirectory) segments.pop();
+  let decoded: string[];
+  try {
+    decoded = segments.map(decodeURIComponent);
+  } catch {
+    return notFound();
+  }
+  const node = lookup(metadataTree(model, instance), decoded);
+  if (node === undefined) return notFound();
+  return text(200, typeof node === 'string' ? node : listing(node));
+}
