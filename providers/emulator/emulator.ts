@@ -4,9 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { CloudName } from '../contract.ts';
 import { peerHeader } from './dataplane/names.ts';
+import { handleAlibabaMetadata } from './faces/alibaba-metadata.ts';
+import { ArmFace } from './faces/arm/face.ts';
 import { handleAwsImds, ImdsTokens } from './faces/aws-imds.ts';
+import { handleAzureImds } from './faces/azure-imds.ts';
 import { handleEc2, type FaceContext, type FaceResponse } from './faces/ec2/face.ts';
-import { awsInstanceCatalog, type InstanceCatalog } from './model/catalog.ts';
+import { handleEcs, isEcsRequest } from './faces/ecs/face.ts';
+import { alibabaInstanceCatalog, awsInstanceCatalog, azureVmSizeCatalog, mergeCatalogs, type InstanceCatalog } from './model/catalog.ts';
 import { CloudModel, type Clock } from './model/cloud.ts';
 import { FaultInjector } from './realism/faults.ts';
 import { faultSchema, realismSchema, type RealismInput, type RealismSettings } from './realism/settings.ts';
@@ -21,6 +25,8 @@ export interface EmulatorOptions {
   cloud?: CloudName;
   realism?: RealismInput;
   catalog?: InstanceCatalog;
+  /** Alibaba metadata in enforced hardened mode: GETs need a token (default: tokens optional). */
+  alibabaMetadataTokensRequired?: boolean;
   clock?: Clock;
 }
 
@@ -70,6 +76,8 @@ const json = (status: number, value: unknown): FaceResponse => ({
  */
 export class Emulator {
   readonly cloud: CloudName;
+  /** Alibaba metadata refuses GETs without a token while this is set (enforced hardened mode). */
+  alibabaMetadataTokensRequired: boolean;
   readonly model: CloudModel;
   readonly faults = new FaultInjector();
   readonly throttler: Throttler;
@@ -78,12 +86,21 @@ export class Emulator {
   private readonly servers: Server[] = [];
   private socketPath: string | undefined;
   private readonly faceContext: FaceContext;
+  private readonly arm: ArmFace;
+  private readonly clock: Clock;
 
   constructor(options: EmulatorOptions = {}) {
     const clock = options.clock ?? { now: () => Date.now() };
+    this.clock = clock;
     this.cloud = options.cloud ?? 'aws';
+    this.alibabaMetadataTokensRequired = options.alibabaMetadataTokensRequired ?? false;
     this.settings = realismSchema.parse(options.realism ?? {});
-    this.model = new CloudModel({ catalog: options.catalog ?? awsInstanceCatalog(), clock });
+    this.model = new CloudModel({
+      catalog: options.catalog ?? mergeCatalogs(awsInstanceCatalog(), alibabaInstanceCatalog(), azureVmSizeCatalog()),
+      clock,
+      // An Azure NIC holds up to 256 IP configurations, attached or not.
+      ...(this.cloud === 'azure' ? { maxAddressesOnCreate: 255 } : {}),
+    });
     this.throttler = new Throttler(clock);
     this.tokens = new ImdsTokens(clock);
     this.applySettings(this.settings);
@@ -93,6 +110,7 @@ export class Emulator {
       faults: this.faults,
       latencyMs: (action) => this.settings.latencyMs[action] ?? this.settings.defaultLatencyMs,
     };
+    this.arm = new ArmFace(this.faceContext, clock);
   }
 
   get realism(): RealismSettings {
@@ -180,24 +198,40 @@ export class Emulator {
       } catch {
         return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' };
       }
-      return this.metadata(req, instanceId, scoped[2] ?? '/');
+      return this.metadata(req, instanceId, scoped[2] ?? '/', url.searchParams);
     }
     if (path.startsWith('/latest/') || path.startsWith('/metadata/')) {
       const peer = req.headers[peerHeader];
       const instanceId = typeof peer === 'string' ? this.instanceByAddress(peer) : undefined;
       if (!instanceId) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' };
-      return this.metadata(req, instanceId, path);
+      return this.metadata(req, instanceId, path, url.searchParams);
+    }
+    if (/^\/subscriptions\//i.test(path)) {
+      return this.arm.handle({
+        method: req.method ?? 'GET',
+        url,
+        headers: req.headers,
+        body: () => readBody(req).catch((err: unknown) => (err instanceof BodyTooLarge ? null : Promise.reject(err))),
+      });
+    }
+    // ECS RPC names its action in x-acs-action or the query; EC2 Query only in its form body.
+    if (path === '/' && isEcsRequest(req.headers, url.searchParams)) {
+      return handleEcs(this.faceContext, { method: req.method ?? 'GET', headers: req.headers, query: url.searchParams, body: await readBody(req) });
     }
     if (req.method === 'POST' && path === '/') return handleEc2(this.faceContext, await readBody(req));
     return json(404, { error: `no such endpoint: ${req.method} ${path}` });
   }
 
   /** The metadata service of `this.cloud`, as the instance sees it at its link-local address. */
-  private metadata(req: IncomingMessage, instanceId: string, path: string): FaceResponse {
+  private metadata(req: IncomingMessage, instanceId: string, path: string, query: URLSearchParams): FaceResponse {
     const request = { method: req.method ?? 'GET', path, headers: req.headers };
     switch (this.cloud) {
       case 'aws':
         return handleAwsImds(this.model, this.tokens, instanceId, request);
+      case 'azure':
+        return handleAzureImds(this.model, instanceId, { ...request, query }, this.clock);
+      case 'alibaba':
+        return handleAlibabaMetadata(this.model, this.tokens, instanceId, request, { tokensRequired: this.alibabaMetadataTokensRequired });
       default:
         return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' };
     }

@@ -10,6 +10,12 @@ export interface TopologyOptions {
   instanceType?: string;
   nodes?: number;
   clusterName?: string;
+  /**
+   * Interfaces each instance is launched with, the primary included (default
+   * 1). Azure VMs cannot get NICs while running, so they start with all of
+   * theirs: the extra ones sit in the first pod subnet.
+   */
+  interfacesPerInstance?: number;
 }
 
 export interface Topology {
@@ -32,6 +38,8 @@ export async function buildTopology(model: CloudModel, options: TopologyOptions 
   );
   const securityGroup = model.createSecurityGroup(vpc.id, `${clusterName}-nodes`);
   const instances: Instance[] = [];
+  const extraSubnet = podSubnets[0] ?? nodeSubnet;
+  const extraInterfaces = Array.from({ length: Math.max(0, (options.interfacesPerInstance ?? 1) - 1) }, () => ({ subnetId: extraSubnet.id }));
   for (let i = 0; i < (options.nodes ?? 2); i++) {
     instances.push(
       await model.launchInstance({
@@ -39,6 +47,7 @@ export async function buildTopology(model: CloudModel, options: TopologyOptions 
         subnetId: nodeSubnet.id,
         securityGroupIds: [securityGroup.id],
         tags: { Name: `${clusterName}-node-${i + 1}` },
+        ...(extraInterfaces.length > 0 ? { extraInterfaces } : {}),
       }),
     );
   }

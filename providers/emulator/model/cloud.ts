@@ -116,6 +116,15 @@ export interface CreateInterfaceInput {
   secondaryIps?: string[];
   prefixCount?: number;
   primaryIp?: string;
+  /** Azure NICs may have no network security group; other clouds require one. */
+  securityGroupsOptional?: boolean;
+}
+
+/** A further interface a VM is launched with (Azure VMs come with their whole NIC set). */
+export interface LaunchInterfaceInput {
+  subnetId: string;
+  /** Default: the primary interface's groups. */
+  securityGroupIds?: string[];
 }
 
 export interface AssignInput {
@@ -233,12 +242,34 @@ export class CloudModel {
     return clone(group);
   }
 
-  /** Starts an instance with its primary interface attached at device 0. */
-  async launchInstance(input: { type: string; subnetId: string; securityGroupIds: string[]; tags?: Tags }): Promise<Instance> {
-    this.instanceType(input.type);
+  /**
+   * Starts an instance with its primary interface attached at device 0 and
+   * any `extraInterfaces` attached at devices 1, 2, ... from the start.
+   */
+  async launchInstance(input: { type: string; subnetId: string; securityGroupIds: string[]; tags?: Tags; extraInterfaces?: LaunchInterfaceInput[] }): Promise<Instance> {
+    const type = this.instanceType(input.type);
     const subnet = this.subnet(input.subnetId);
+    const extras = input.extraInterfaces ?? [];
+    if (1 + extras.length > type.maxInterfaces) {
+      throw new ModelError('AttachmentLimitExceeded', `${1 + extras.length} interfaces exceed the limit for ${input.type} (${type.maxInterfaces})`);
+    }
+    for (const extra of extras) {
+      const other = this.subnet(extra.subnetId);
+      if (other.vpcId !== subnet.vpcId || other.zone !== subnet.zone) {
+        throw new ModelError('InvalidParameter', `subnet ${other.id} is not in the VPC and zone of ${subnet.id}`);
+      }
+    }
     const instanceId = this.newId('i');
     const primary = this.buildInterface({ subnetId: subnet.id, securityGroupIds: input.securityGroupIds, description: 'Primary network interface' });
+    const built: NetworkInterface[] = [];
+    try {
+      for (const extra of extras) {
+        built.push(this.buildInterface({ subnetId: extra.subnetId, securityGroupIds: extra.securityGroupIds ?? input.securityGroupIds, description: 'Network interface' }));
+      }
+    } catch (err) {
+      for (const nic of [primary, ...built]) this.discardBuilt(nic);
+      throw err;
+    }
     const vpc = this.vpc(subnet.vpcId);
     const instance: Instance = {
       id: instanceId,
@@ -260,9 +291,16 @@ export class CloudModel {
       status: 'attached',
       deleteOnTermination: true,
     };
+    built.forEach((nic, index) => {
+      nic.status = 'in-use';
+      nic.attachment = { id: this.newId('eni-attach'), instanceId, deviceIndex: index + 1, networkCardIndex: 0, status: 'attached', deleteOnTermination: true };
+    });
     this.instances.set(instanceId, instance);
     this.storeInterface(primary);
+    for (const nic of built) this.storeInterface(nic);
     await Promise.all(this.observers.map((o) => o.instanceLaunched(clone(instance), clone(primary), clone(subnet))));
+    // Device order, as the instance's NICs come up at boot.
+    for (const nic of built) await Promise.all(this.observers.map((o) => o.interfaceAttached(copyInterface(nic), clone(instance))));
     return clone(instance);
   }
 
@@ -402,6 +440,13 @@ export class CloudModel {
     await Promise.all(this.observers.map((o) => o.addressesReleased(snapshot, { ips: [...change.ips], prefixes: [...change.prefixes] })));
   }
 
+  /** Replaces an interface's tags as a whole (an ARM PUT carries the full set). */
+  setInterfaceTags(interfaceId: string, tags: Tags): void {
+    const nic = this.nic(interfaceId);
+    nic.tags = { ...tags };
+    this.storeInterface(nic);
+  }
+
   tagResources(resourceIds: string[], tags: Tags): void {
     const targets = resourceIds.map((id) => this.taggable(id));
     for (const target of targets) {
@@ -492,7 +537,7 @@ export class CloudModel {
   private buildInterface(input: CreateInterfaceInput): NetworkInterface {
     const subnet = this.subnet(input.subnetId);
     const space = this.space(subnet.id);
-    if (input.securityGroupIds.length === 0) throw new ModelError('InvalidParameter', 'an interface needs at least one security group');
+    if (input.securityGroupIds.length === 0 && !input.securityGroupsOptional) throw new ModelError('InvalidParameter', 'an interface needs at least one security group');
     for (const groupId of input.securityGroupIds) {
       const group = this.groups.get(groupId);
       if (!group) throw new ModelError('SecurityGroupNotFound', `security group ${groupId} does not exist`);
@@ -621,6 +666,15 @@ export class CloudModel {
   private storeInterface(nic: NetworkInterface): void {
     this.interfaces.set(nic.id, nic);
     this.history.record(nic.id, this.clock.now(), copyInterface(nic), this.clock.now() - this.describeLagMs);
+  }
+
+  /** Gives back what `buildInterface` took for an interface that was never stored. */
+  private discardBuilt(nic: NetworkInterface): void {
+    const space = this.space(nic.subnetId);
+    space.release(nic.primaryIp);
+    for (const ip of nic.secondaryIps) space.release(ip);
+    for (const prefix of nic.prefixes) space.releasePrefix(prefix);
+    this.macs.delete(nic.mac);
   }
 
   private removeInterface(nic: NetworkInterface): void {

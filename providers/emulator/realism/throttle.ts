@@ -26,6 +26,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Whole tokens left now (ARM reports them in x-ms-ratelimit-remaining-* headers). */
+  available(): number {
+    this.refill();
+    return Math.floor(this.tokens);
+  }
+
   /** Milliseconds until a token is available. */
   waitMs(): number {
     this.refill();
@@ -64,6 +70,11 @@ export class Throttler {
       this.buckets.set(key, bucket);
     }
     return bucket.take() ? null : { retryAfterMs: bucket.waitMs() };
+  }
+
+  /** Tokens left in a bucket; a bucket not used yet is full. */
+  remaining(key: string, spec: BucketSpec): number {
+    return this.buckets.get(key)?.available() ?? spec.capacity;
   }
 
   reset(): void {
