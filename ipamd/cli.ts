@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
  * `vpc-cni-ipamd`: `run` starts the node daemon from its environment
- * variables; `status` prints the node's pool as a table.
+ * variables; `status` prints the node's pool as a table; `max-pods` prints
+ * kubelet's --max-pods for an instance type.
  */
-import { Command, InvalidArgumentError } from 'commander';
-import { AwsProvider } from '../providers/aws/provider.ts';
-import type { NodeProvider } from '../providers/contract.ts';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { CloudName, NodeProvider } from '../providers/contract.ts';
 import { createCallGate } from './cloud/call-gate.ts';
 import { ConfigError, loadConfig, poolTargets, type IpamdConfig } from './config.ts';
 import { startDaemon } from './daemon.ts';
@@ -18,22 +18,50 @@ import { renderStatus } from './status-table.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-function providerFor(config: IpamdConfig, metrics: Metrics): NodeProvider {
+/**
+ * Only the node's own cloud SDK is loaded: each is megabytes of code, and a
+ * node runs in one cloud (the bundle evaluates dynamically imported modules lazily).
+ */
+async function providerFor(config: IpamdConfig, metrics: Metrics): Promise<NodeProvider> {
   const wrapCall = createCallGate({
     rate: config.cloudApiRate,
     burst: config.cloudApiBurst,
     onAttempt: (operation, outcome, ms) => metrics.cloudCall(operation, outcome, ms / 1000),
   });
   switch (config.cloud) {
-    case 'aws':
+    case 'aws': {
+      const { AwsProvider } = await import('../providers/aws/provider.ts');
       return new AwsProvider({
         imdsEndpoint: config.awsEc2MetadataServiceEndpoint,
         ...(config.awsRegion ? { region: config.awsRegion } : {}),
         ...(config.awsEndpointUrlEc2 ? { ec2Endpoint: config.awsEndpointUrlEc2 } : {}),
         wrapCall,
       });
-    default:
-      throw new ConfigError([{ variable: 'CLOUD', value: config.cloud, message: `CLOUD="${config.cloud}" is not supported by this build yet: use aws` }]);
+    }
+    case 'azure': {
+      const { AzureProvider } = await import('../providers/azure/provider.ts');
+      // Credentials come from @azure/identity's DefaultAzureCredential: AZURE_CLIENT_ID/AZURE_TENANT_ID with
+      // AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE (workload identity), else the VM's managed identity.
+      return new AzureProvider({
+        armEndpoint: config.azureArmEndpoint,
+        allowInsecureHttp: config.azureArmAllowInsecureHttp,
+        imdsEndpoint: config.azureImdsEndpoint,
+        ...(config.azureSubscriptionId ? { subscriptionId: config.azureSubscriptionId } : {}),
+        ...(config.azureResourceGroup ? { resourceGroup: config.azureResourceGroup } : {}),
+        wrapCall,
+      });
+    }
+    case 'alibaba': {
+      const { AlibabaProvider } = await import('../providers/alibaba/provider.ts');
+      // Credentials come from @alicloud/credentials' default chain (ALIBABA_CLOUD_* variables, RRSA, the ECS RAM role).
+      return new AlibabaProvider({
+        metadataEndpoint: config.alibabaCloudMetadataEndpoint,
+        metadataHardened: config.alibabaCloudMetadataHardened,
+        ...(config.alibabaCloudRegionId ? { regionId: config.alibabaCloudRegionId } : {}),
+        ...(config.alibabaCloudEcsEndpoint ? { ecsEndpoint: config.alibabaCloudEcsEndpoint } : {}),
+        wrapCall,
+      });
+    }
   }
 }
 
@@ -52,7 +80,7 @@ async function run(): Promise<void> {
   for (const warning of config.warnings) logger.warn(warning);
   const metrics = new Metrics();
   const daemon = await startDaemon({
-    provider: providerFor(config, metrics),
+    provider: await providerFor(config, metrics),
     host: new IpRouteHostNetwork(),
     podNetwork: new IpRoutePodNetwork(),
     logger,
@@ -74,6 +102,21 @@ async function run(): Promise<void> {
     leakCleanup: { enabled: !config.disableLeakedEniCleanup, intervalMs: config.leakedEniCleanupIntervalSeconds * 1000, graceMs: config.leakedEniGraceSeconds * 1000 },
     introspection: config.introspectionBindAddress,
     metricsEndpoint: config.metricsBindAddress,
+    ...(config.kubernetes.mode === 'off'
+      ? {}
+      : {
+          kubernetes: {
+            connection: config.kubernetes,
+            // loadConfig requires NODE_NAME whenever the integration is on.
+            nodeName: config.nodeName ?? '',
+            lostDeletes: { enabled: !config.disableLostDeleteCleanup, graceMs: config.lostDeleteGraceSeconds * 1000 },
+            status: { intervalMs: config.nodeStatusIntervalSeconds * 1000 },
+          },
+        }),
+  }).catch((err: Error): never => {
+    // One log line with the cause, rather than an uncaught error printing a line of the minified bundle.
+    logger.fatal({ err: err.message, code: (err as { code?: unknown }).code }, 'ipamd could not start');
+    process.exit(1);
   });
   logger.info({ socket: config.ipamdSocket, introspection: daemon.introspectionUrl, metrics: daemon.metricsUrl }, 'ipamd serving');
   let stopping = false;
@@ -120,5 +163,33 @@ program
       throw new InvalidArgumentError(`--url ${options.url} is not a URL`);
     }
     await status(options);
+  });
+const wholeNumberOption =
+  (flag: string, min: number) =>
+  (value: string): number => {
+    if (!/^\d{1,9}$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`${flag} expects a whole number >= ${min}, got ${JSON.stringify(value)}`);
+    return Number(value);
+  };
+program
+  .command('max-pods')
+  .description("print the most pods a node of an instance type can run with this CNI (the value for kubelet's --max-pods)")
+  .requiredOption('--instance-type <type>', 'instance type (m5.large), Azure VM size (Standard_D4s_v3) or Alibaba instance type (ecs.g7.large)')
+  .addOption(new Option('--cloud <cloud>', 'the cloud of the instance type').choices(['aws', 'azure', 'alibaba']).default('aws'))
+  .addOption(new Option('--mode <mode>', 'secondary IPs, or /28 prefixes (ENABLE_PREFIX_DELEGATION=true)').choices(['ips', 'prefixes']).default('ips'))
+  .option('--vcpus <count>', "the instance's vCPUs: the cap is 110 below 30, else 250 (default: from the catalog where it has them)", wholeNumberOption('--vcpus', 1))
+  .option('--cap <count>', 'cap the result; 0 = no cap (default: by vCPUs, 110 when they are unknown)', wholeNumberOption('--cap', 0))
+  .option('--interfaces <count>', 'NICs the VM has, where none can be attached at run time (Azure)', wholeNumberOption('--interfaces', 1))
+  .option('--max-eni <count>', 'MAX_ENI of the nodes, when set', wholeNumberOption('--max-eni', 1))
+  .option('--explain', 'print the computation, not just the number', false)
+  .action(async (options: { instanceType: string; cloud: CloudName; mode: 'ips' | 'prefixes'; vcpus?: number; cap?: number; interfaces?: number; maxEni?: number; explain: boolean }) => {
+    const { maxPodsFor, explainMaxPods } = await import('./k8s/max-pods-command.ts');
+    try {
+      const result = await maxPodsFor(options);
+      process.stdout.write(`${options.explain ? explainMaxPods(options, result) : result.maxPods}\n`);
+    } catch (err) {
+      if ((err as Error).name !== 'MaxPodsError') throw err;
+      process.stderr.write(`vpc-cni-ipamd max-pods: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
   });
 await program.parseAsync();

@@ -62,6 +62,19 @@ export interface IpamdConfig {
   awsRegion: string | undefined;
   awsEndpointUrlEc2: string | undefined;
 
+  azureArmEndpoint: string;
+  /** Needed for an http:// ARM endpoint (the emulator): bearer tokens then travel unencrypted. */
+  azureArmAllowInsecureHttp: boolean;
+  azureImdsEndpoint: string;
+  /** Unset: the VM's, from instance metadata. */
+  azureSubscriptionId: string | undefined;
+  azureResourceGroup: string | undefined;
+
+  alibabaCloudEcsEndpoint: string | undefined;
+  alibabaCloudMetadataEndpoint: string;
+  alibabaCloudRegionId: string | undefined;
+  alibabaCloudMetadataHardened: boolean;
+
   podMtu: number;
   poolCheckIntervalMs: number;
   reconcileIntervalSeconds: number;
@@ -73,9 +86,20 @@ export interface IpamdConfig {
   leakedEniGraceSeconds: number;
   disableLeakedEniCleanup: boolean;
 
+  /** How ipamd reaches the Kubernetes API; `off` = standalone (no cluster). */
+  kubernetes: KubernetesConnection;
+  /** How long an allocation's pod must be gone from this node before its address is released (a lost CNI DEL). */
+  lostDeleteGraceSeconds: number;
+  disableLostDeleteCleanup: boolean;
+  /** Seconds between two writes of the node's NodeNetwork when nothing changed. */
+  nodeStatusIntervalSeconds: number;
+
   /** Valid but questionable combinations, for the log at start-up. */
   warnings: string[];
 }
+
+/** The Kubernetes integration's mode: a kubeconfig file wins over the in-cluster service account. */
+export type KubernetesConnection = { mode: 'off' } | { mode: 'in-cluster'; server: string } | { mode: 'kubeconfig'; path: string };
 
 export interface ConfigProblem {
   variable: string;
@@ -277,6 +301,26 @@ const bindAddress = (loopbackOnly: boolean) => {
 
 const pattern = (re: RegExp, expected: string) => z.string().trim().regex(re, { error: expected });
 
+/** host[:port] or http(s)://host[:port], no path: the form Alibaba's SDK endpoint setting takes (plus the scheme). */
+const hostOrUrl = () =>
+  pattern(
+    /^(https?:\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:\d{1,5})?\/?$/,
+    'expected host[:port] or http(s)://host[:port] without a path, e.g. ecs-vpc.cn-hangzhou.aliyuncs.com',
+  ).transform((u) => u.replace(/\/+$/, ''));
+
+/** KUBECONFIG may list several files (":"-separated); as kubectl's client libraries do, the first one is used. */
+const kubeconfigPath = () =>
+  z
+    .string()
+    .transform((s) => s.split(':').map((p) => p.trim()).find((p) => p !== '') ?? '')
+    .pipe(z.string().min(1, { error: 'expected the path of a kubeconfig file' }).refine((p) => !p.includes('\0'), { error: 'expected the path of a kubeconfig file' }));
+
+const hostAddress = () =>
+  z
+    .string()
+    .trim()
+    .refine((h) => isIP(h) !== 0 || hostnamePattern.test(h), { error: 'expected a host name or an IP address' });
+
 // ---------------------------------------------------------------------------
 // The variables. `fallback` is the value when unset (undefined = stays unset,
 // or is derived later, as IPAMD_SOCKET from STATE_DIR).
@@ -319,7 +363,13 @@ const specs = {
     wholeNumber(0),
     1,
   ),
-  WARM_IP_TARGET: spec('WARM_IP_TARGET', '0 (unset)', 'Free addresses to keep; overrides WARM_ENI_TARGET and WARM_PREFIX_TARGET.', wholeNumber(0), 0),
+  WARM_IP_TARGET: spec(
+    'WARM_IP_TARGET',
+    '0 (unset); 16 on azure',
+    'Free addresses to keep; overrides WARM_ENI_TARGET and WARM_PREFIX_TARGET. On Azure, where an interface holds 255 pod addresses, it is 16 unless a target is set.',
+    wholeNumber(0),
+    0,
+  ),
   MINIMUM_IP_TARGET: spec(
     'MINIMUM_IP_TARGET',
     '0 (unset)',
@@ -409,7 +459,64 @@ const specs = {
     undefined,
   ),
   AWS_ENDPOINT_URL_EC2: spec('AWS_ENDPOINT_URL_EC2', '(unset: the SDK default)', 'EC2 API endpoint passed to the AWS adapter (URL).', httpUrl(), undefined),
-  POD_MTU: spec('POD_MTU', '9001', 'MTU of the pod interfaces (576 to 9001).', wholeNumber(576, 9001), 9001),
+  AZURE_ARM_ENDPOINT: spec(
+    'AZURE_ARM_ENDPOINT',
+    'https://management.azure.com',
+    'Azure Resource Manager endpoint of the Azure adapter (URL); http:// needs AZURE_ARM_ALLOW_INSECURE_HTTP=true.',
+    httpUrl(),
+    'https://management.azure.com',
+  ),
+  AZURE_ARM_ALLOW_INSECURE_HTTP: spec(
+    'AZURE_ARM_ALLOW_INSECURE_HTTP',
+    'false',
+    'Allow a plain http:// AZURE_ARM_ENDPOINT, sending bearer tokens unencrypted: for the emulator only (true/false/1/0).',
+    bool(),
+    false,
+  ),
+  AZURE_IMDS_ENDPOINT: spec('AZURE_IMDS_ENDPOINT', 'http://169.254.169.254', 'Azure Instance Metadata Service endpoint (URL).', httpUrl(), 'http://169.254.169.254'),
+  AZURE_SUBSCRIPTION_ID: spec(
+    'AZURE_SUBSCRIPTION_ID',
+    '(unset: from instance metadata)',
+    "Subscription of the node's NICs and VNet (a GUID).",
+    pattern(/^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/, 'expected a subscription id (a GUID)'),
+    undefined,
+  ),
+  AZURE_RESOURCE_GROUP: spec(
+    'AZURE_RESOURCE_GROUP',
+    "(unset: the VM's, from instance metadata)",
+    "Resource group holding the node's NICs, where the Azure adapter lists them.",
+    pattern(/^[A-Za-z0-9_().-]{0,89}[A-Za-z0-9_()-]$/, 'expected a resource group name (1 to 90 letters, digits, "_", "(", ")", "-" or ".", not ending in ".")'),
+    undefined,
+  ),
+  ALIBABA_CLOUD_ECS_ENDPOINT: spec(
+    'ALIBABA_CLOUD_ECS_ENDPOINT',
+    '(unset: ecs.<region>.aliyuncs.com)',
+    'ECS API endpoint of the Alibaba adapter: host[:port], or http(s)://host[:port] to choose the protocol (e.g. ecs-vpc.cn-hangzhou.aliyuncs.com).',
+    hostOrUrl(),
+    undefined,
+  ),
+  ALIBABA_CLOUD_METADATA_ENDPOINT: spec(
+    'ALIBABA_CLOUD_METADATA_ENDPOINT',
+    'http://100.100.100.200',
+    'ECS instance metadata service endpoint of the Alibaba adapter (URL).',
+    httpUrl(),
+    'http://100.100.100.200',
+  ),
+  ALIBABA_CLOUD_REGION_ID: spec(
+    'ALIBABA_CLOUD_REGION_ID',
+    '(unset: from instance metadata)',
+    'Alibaba Cloud region, e.g. cn-hangzhou.',
+    pattern(/^[a-z]{2,}(-[a-z0-9]+)+$/, 'expected a region id such as cn-hangzhou'),
+    undefined,
+  ),
+  ALIBABA_CLOUD_METADATA_HARDENED: spec(
+    'ALIBABA_CLOUD_METADATA_HARDENED',
+    'true',
+    'Read ECS instance metadata in hardened mode, with a token (true/false/1/0); with false, tokens are used once the instance demands them.',
+    bool(),
+    true,
+  ),
+  POD_MTU: spec('POD_MTU', '9001 on aws, 1500 on azure and alibaba', "MTU of the pod interfaces (576 to 9001); the default is the cloud network's frame size.", wholeNumber(576, 9001), 9001),
   POOL_CHECK_INTERVAL_MS: spec(
     'POOL_CHECK_INTERVAL_MS',
     '1000',
@@ -447,6 +554,36 @@ const specs = {
     300,
   ),
   DISABLE_LEAKED_ENI_CLEANUP: spec('DISABLE_LEAKED_ENI_CLEANUP', 'false', 'Turn the leaked-interface sweep off (true/false/1/0).', bool(), false),
+  KUBECONFIG: spec(
+    'KUBECONFIG',
+    '(unset: in-cluster if KUBERNETES_SERVICE_HOST is set, else standalone)',
+    'Kubeconfig file for the Kubernetes integration (its current context; the first file of a ":"-separated list); wins over the in-cluster service account.',
+    kubeconfigPath(),
+    undefined,
+  ),
+  KUBERNETES_SERVICE_HOST: spec(
+    'KUBERNETES_SERVICE_HOST',
+    '(unset: no in-cluster mode)',
+    "API server address Kubernetes sets in every pod; with it (and no KUBECONFIG) ipamd talks to the cluster with its pod's service account.",
+    hostAddress(),
+    undefined,
+  ),
+  KUBERNETES_SERVICE_PORT: spec('KUBERNETES_SERVICE_PORT', '443', 'API server port of the in-cluster mode (1 to 65535).', wholeNumber(1, 65535), 443),
+  LOST_DELETE_GRACE_SECONDS: spec(
+    'LOST_DELETE_GRACE_SECONDS',
+    '120',
+    "Seconds an allocation's pod must be gone from this node, with the pod watch in sync, before ipamd releases the address as a lost CNI DEL (1 to 86400).",
+    wholeNumber(1, 86400),
+    120,
+  ),
+  DISABLE_LOST_DELETE_CLEANUP: spec('DISABLE_LOST_DELETE_CLEANUP', 'false', 'Never release addresses of pods gone without a CNI DEL (true/false/1/0).', bool(), false),
+  NODE_STATUS_INTERVAL_SECONDS: spec(
+    'NODE_STATUS_INTERVAL_SECONDS',
+    '60',
+    "Seconds between two writes of the node's NodeNetwork when nothing changed; changes are written within seconds (5 to 3600).",
+    wholeNumber(5, 3600),
+    60,
+  ),
 };
 
 type Specs = typeof specs;
@@ -500,7 +637,7 @@ export function loadConfig(env: Record<string, string | undefined>): IpamdConfig
     clusterName: get('CLUSTER_NAME'),
     nodeName: parsed.NODE_NAME,
     warmEniTarget: get('WARM_ENI_TARGET'),
-    warmIpTarget: get('WARM_IP_TARGET'),
+    warmIpTarget: defaultWarmIpTarget(get('CLOUD'), get('WARM_IP_TARGET'), isSet('WARM_IP_TARGET') || isSet('MINIMUM_IP_TARGET') || isSet('WARM_ENI_TARGET')),
     minimumIpTarget: get('MINIMUM_IP_TARGET'),
     warmPrefixTarget: get('WARM_PREFIX_TARGET'),
     enablePrefixDelegation: get('ENABLE_PREFIX_DELEGATION'),
@@ -521,7 +658,16 @@ export function loadConfig(env: Record<string, string | undefined>): IpamdConfig
     awsEc2MetadataServiceEndpoint: get('AWS_EC2_METADATA_SERVICE_ENDPOINT'),
     awsRegion: parsed.AWS_REGION,
     awsEndpointUrlEc2: parsed.AWS_ENDPOINT_URL_EC2,
-    podMtu: get('POD_MTU'),
+    azureArmEndpoint: get('AZURE_ARM_ENDPOINT'),
+    azureArmAllowInsecureHttp: get('AZURE_ARM_ALLOW_INSECURE_HTTP'),
+    azureImdsEndpoint: get('AZURE_IMDS_ENDPOINT'),
+    azureSubscriptionId: parsed.AZURE_SUBSCRIPTION_ID,
+    azureResourceGroup: parsed.AZURE_RESOURCE_GROUP,
+    alibabaCloudEcsEndpoint: parsed.ALIBABA_CLOUD_ECS_ENDPOINT,
+    alibabaCloudMetadataEndpoint: get('ALIBABA_CLOUD_METADATA_ENDPOINT'),
+    alibabaCloudRegionId: parsed.ALIBABA_CLOUD_REGION_ID,
+    alibabaCloudMetadataHardened: get('ALIBABA_CLOUD_METADATA_HARDENED'),
+    podMtu: isSet('POD_MTU') ? get('POD_MTU') : defaultPodMtu[get('CLOUD')],
     poolCheckIntervalMs: get('POOL_CHECK_INTERVAL_MS'),
     reconcileIntervalSeconds: get('RECONCILE_INTERVAL_SECONDS'),
     cloudApiRate: get('CLOUD_API_RATE'),
@@ -529,10 +675,51 @@ export function loadConfig(env: Record<string, string | undefined>): IpamdConfig
     leakedEniCleanupIntervalSeconds: get('LEAKED_ENI_CLEANUP_INTERVAL_SECONDS'),
     leakedEniGraceSeconds: get('LEAKED_ENI_GRACE_SECONDS'),
     disableLeakedEniCleanup: get('DISABLE_LEAKED_ENI_CLEANUP'),
+    kubernetes: kubernetesConnection(parsed.KUBECONFIG, parsed.KUBERNETES_SERVICE_HOST, get('KUBERNETES_SERVICE_PORT')),
+    lostDeleteGraceSeconds: get('LOST_DELETE_GRACE_SECONDS'),
+    disableLostDeleteCleanup: get('DISABLE_LOST_DELETE_CLEANUP'),
+    nodeStatusIntervalSeconds: get('NODE_STATUS_INTERVAL_SECONDS'),
     warnings: [],
   };
+  if (config.kubernetes.mode !== 'off' && !config.nodeName) {
+    const why = config.kubernetes.mode === 'kubeconfig' ? 'KUBECONFIG is set' : 'KUBERNETES_SERVICE_HOST is set';
+    throw new ConfigError([
+      {
+        variable: 'NODE_NAME',
+        value: undefined,
+        message: `NODE_NAME is required when the Kubernetes integration is on (${why}): set it to the node's name (in a pod: fieldRef spec.nodeName)`,
+      },
+    ]);
+  }
+  if (config.cloud === 'azure' && config.azureArmEndpoint.toLowerCase().startsWith('http://') && !config.azureArmAllowInsecureHttp) {
+    throw new ConfigError([
+      {
+        variable: 'AZURE_ARM_ENDPOINT',
+        value: config.azureArmEndpoint,
+        message: `AZURE_ARM_ENDPOINT=${display(config.azureArmEndpoint)} is plain http, which would send bearer tokens unencrypted: use https, or set AZURE_ARM_ALLOW_INSECURE_HTTP=true (for the emulator only)`,
+      },
+    ]);
+  }
   config.warnings = crossFieldWarnings(config, isSet);
   return config;
+}
+
+/** The cloud network's frame size: EC2 carries jumbo frames inside a VPC, Azure and Alibaba VPCs 1500. */
+const defaultPodMtu: Record<IpamdConfig['cloud'], number> = { aws: 9001, azure: 1500, alibaba: 1500 };
+
+/**
+ * Azure grows the pool on a fixed set of NICs of 255 pod addresses each: a
+ * warm interface's worth (the AWS-style default) would take 255 addresses per
+ * node. Without any target set, keep 16 free, Azure CNI's allocation batch.
+ */
+function defaultWarmIpTarget(cloud: IpamdConfig['cloud'], value: number, anyTargetSet: boolean): number {
+  return cloud === 'azure' && !anyTargetSet ? 16 : value;
+}
+
+function kubernetesConnection(kubeconfig: string | undefined, serviceHost: string | undefined, servicePort: number): KubernetesConnection {
+  if (kubeconfig) return { mode: 'kubeconfig', path: kubeconfig };
+  if (!serviceHost) return { mode: 'off' };
+  return { mode: 'in-cluster', server: `https://${isIP(serviceHost) === 6 ? `[${serviceHost}]` : serviceHost}:${servicePort}` };
 }
 
 /** Combinations that are valid but do not do what a reader of the variables may expect. */
@@ -560,6 +747,11 @@ function crossFieldWarnings(c: IpamdConfig, isSet: (key: keyof Specs) => boolean
   if (c.enablePrefixDelegation && !ipTargets && c.warmPrefixTarget === 0) {
     warnings.push(
       'ENABLE_PREFIX_DELEGATION=true with WARM_PREFIX_TARGET=0 keeps no warm prefix: a prefix is added only once every address is taken, so pods wait for it; set WARM_PREFIX_TARGET or WARM_IP_TARGET',
+    );
+  }
+  if (c.cloud === 'azure' && !ipTargets && !c.enablePrefixDelegation && c.warmEniTarget > 0) {
+    warnings.push(
+      `WARM_ENI_TARGET=${c.warmEniTarget} on Azure keeps ${c.warmEniTarget} whole NIC's worth of addresses free (up to 255 each) and NICs cannot be added to a running VM; WARM_IP_TARGET is the usual choice there`,
     );
   }
   if (c.minimumIpTarget > 0 && c.warmIpTarget === 0) {

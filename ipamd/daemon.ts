@@ -14,6 +14,8 @@ import { OPS } from './api/protocol.ts';
 import { PoolManager } from './pool/manager.ts';
 import { IpamdService } from './service.ts';
 import type { PoolTargets } from './types.ts';
+import type { KubernetesIntegration, KubernetesOptions } from './k8s/integration.ts';
+import { isCloudError } from '../providers/errors.ts';
 
 export interface DaemonOptions {
   provider: NodeProvider;
@@ -46,12 +48,15 @@ export interface DaemonOptions {
   /** host:port pairs; absent = not served. */
   introspection?: { host: string; port: number };
   metricsEndpoint?: { host: string; port: number };
+  /** The Kubernetes integration; absent = standalone (no cluster needed). */
+  kubernetes?: KubernetesOptions;
   now?: () => number;
 }
 
 export interface RunningDaemon {
   store: AddressStore;
   pool: PoolManager;
+  kubernetes?: KubernetesIntegration;
   introspectionUrl?: string;
   metricsUrl?: string;
   conflistPath?: string;
@@ -75,7 +80,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   });
   if (skippedRecords > 0) logger.warn({ skippedRecords }, 'ignored unreadable journal records (a write torn by a crash)');
   const restored = store.allocations().length;
+  let kubernetes: KubernetesIntegration | undefined;
   const pool = new PoolManager({
+    onCloudError: (err) => kubernetes?.cloudError(err),
     provider: options.provider,
     store,
     host: options.host,
@@ -98,11 +105,24 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const stop = async (): Promise<void> => {
     for (const timer of timers) clearInterval(timer);
     await api?.close();
+    await kubernetes?.stop();
     await Promise.all(endpoints.map((endpoint) => endpoint.close()));
     await store.close();
   };
   try {
-    await pool.start();
+    if (options.kubernetes) {
+      // Loaded only when used: standalone ipamd never evaluates the Kubernetes client.
+      const { KubernetesIntegration } = await import('./k8s/integration.ts');
+      // Before the pool starts, so that its first interfaces already follow the node's config.
+      kubernetes = await KubernetesIntegration.start({ options: options.kubernetes, provider: options.provider, pool, store, logger, now });
+    }
+    try {
+      await pool.start();
+    } catch (err) {
+      // A node without the cloud permissions it needs says so on its Node object.
+      if (isCloudError(err)) kubernetes?.cloudError(err);
+      throw err;
+    }
     const orphans = store.orphans();
     logger.info(
       { instance: pool.instance?.instanceId, restored, orphans: orphans.length, addresses: store.totalAddresses(), free: store.freeCount() },
@@ -125,7 +145,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         .then(() => undefined)
         .catch((err: Error) => logger.warn({ err: err.message }, 'pending releases failed'));
     await finishPending();
-    api = await startApiServer({ socketPath: options.socketPath, service: instrumentService(service, metrics, OPS), logger });
+    // With Kubernetes, a failed add also leaves an Event on its pod (recorded in the background).
+    const served = kubernetes ? kubernetes.wrapService(service) : service;
+    api = await startApiServer({ socketPath: options.socketPath, service: instrumentService(served, metrics, OPS), logger });
+    kubernetes?.serve(service);
     let conflistPath: string | undefined;
     const publishWhenReady = async (): Promise<void> => {
       if (conflistPath || !options.cniConfDir || !pool.status.ready) return;
@@ -170,7 +193,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       first.unref();
       timers.push(first);
     }
-    const view = async (): Promise<[number, string, string]> => [200, 'application/json', JSON.stringify(await poolView(store, pool, options.targets, metrics), null, 2)];
+    const view = async (): Promise<[number, string, string]> => [200, 'application/json', JSON.stringify(await poolView(store, pool, pool.targets, metrics), null, 2)];
     const health = async (): Promise<[number, string, string]> => [200, 'text/plain', 'ok\n'];
     const ready = async (): Promise<[number, string, string]> => (pool.status.ready ? [200, 'text/plain', 'ready\n'] : [503, 'text/plain', 'warming\n']);
     let introspectionUrl: string | undefined;
@@ -190,6 +213,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     return {
       store,
       pool,
+      ...(kubernetes ? { kubernetes } : {}),
       stop,
       ...(introspectionUrl ? { introspectionUrl } : {}),
       ...(metricsUrl ? { metricsUrl } : {}),

@@ -30,6 +30,17 @@ export interface PoolManagerOptions {
   minInterfaceAgeMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Told of every failed cloud call of a plan (the Kubernetes integration turns permission errors into node events). */
+  onCloudError?: (error: CloudError) => void;
+}
+
+/** What a node-group configuration may change while ipamd runs; the address mode is fixed at start. */
+export interface PoolSettings {
+  targets: PoolTargets;
+  /** Subnets for new interfaces; empty = the primary interface's subnet. */
+  podSubnetIds: string[];
+  /** Security groups for new interfaces; empty = the primary interface's. */
+  podSecurityGroupIds: string[];
 }
 
 export interface PoolStatus {
@@ -74,7 +85,7 @@ function toInventory(meta: MetadataInterface, primaryMac: string): InventoryInte
 export class PoolManager {
   private metadata: InstanceMetadata | undefined;
   private limits: InstanceLimits | undefined;
-  private subnets: { at: number; list: SubnetInfo[] } | undefined;
+  private subnets: { at: number; ids: string; list: SubnetInfo[] } | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private pendingInterfaces = 0;
@@ -87,7 +98,10 @@ export class PoolManager {
   private readonly sleep: (ms: number) => Promise<void>;
   status: PoolStatus = { ready: false, subnets: [], pendingInterfaces: 0 };
 
+  private current: PoolSettings;
+
   constructor(private readonly options: PoolManagerOptions) {
+    this.current = { targets: { ...options.targets }, podSubnetIds: [...options.podSubnetIds], podSecurityGroupIds: [...options.podSecurityGroupIds] };
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
@@ -100,11 +114,37 @@ export class PoolManager {
     return this.limits;
   }
 
+  /** The targets, subnets and security groups in force. */
+  get settings(): PoolSettings {
+    return { targets: { ...this.current.targets }, podSubnetIds: [...this.current.podSubnetIds], podSecurityGroupIds: [...this.current.podSecurityGroupIds] };
+  }
+
+  get targets(): PoolTargets {
+    return { ...this.current.targets };
+  }
+
+  /**
+   * Changes the targets, subnets or security groups at run time. They apply to
+   * the next plan and to interfaces created from now on; interfaces already
+   * attached keep their subnet and groups. The address mode cannot change.
+   */
+  configure(settings: PoolSettings): void {
+    if (settings.targets.mode !== this.current.targets.mode) {
+      throw new Error(`the address mode is fixed while ipamd runs (${this.current.targets.mode}); cannot switch to ${settings.targets.mode}`);
+    }
+    const subnetsChanged = settings.podSubnetIds.join(',') !== this.current.podSubnetIds.join(',');
+    this.current = { targets: { ...settings.targets }, podSubnetIds: [...settings.podSubnetIds], podSecurityGroupIds: [...settings.podSecurityGroupIds] };
+    // The cached subnets are those of the old list: the next plan must look at the new ones.
+    if (subnetsChanged) this.subnets = undefined;
+    this.options.logger.info({ settings: this.current }, 'pool settings changed');
+    if (this.limits) this.reconcile().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'pool check after a settings change failed'));
+  }
+
   /** Reads the node from its metadata and the cloud, configures its interfaces, and fills the pool once. */
   async start(): Promise<void> {
     this.metadata = await this.options.provider.instanceMetadata();
     this.limits = await this.options.provider.instanceLimits(this.metadata.instanceType);
-    if (this.options.targets.mode === 'prefixes' && !this.limits.supportsPrefixes) {
+    if (this.current.targets.mode === 'prefixes' && !this.limits.supportsPrefixes) {
       throw new CloudError({ kind: 'invalid-request', code: 'PrefixUnsupported', message: `ENABLE_PREFIX_DELEGATION=true but instance type ${this.metadata.instanceType} does not support prefix delegation` });
     }
     await this.adoptInterfaces(this.metadata);
@@ -187,7 +227,7 @@ export class PoolManager {
       allowShrink: now - this.lastShrinkAt >= (this.options.shrinkIntervalMs ?? 30_000),
       protectedInterfaceIds: [...this.createdAt.keys()],
       interfaces,
-      targets: this.options.targets,
+      targets: this.current.targets,
       limits,
       subnets: await this.subnetsForPlan(),
       pendingInterfaces: this.pendingInterfaces,
@@ -216,6 +256,7 @@ export class PoolManager {
     const cloud = isCloudError(err) ? err : undefined;
     this.status.lastCloudError = { code: cloud?.code ?? 'Error', kind: cloud?.kind ?? 'internal', message: (err as Error).message, at: this.now() };
     this.options.logger.warn({ step, code: cloud?.code, kind: cloud?.kind, err: (err as Error).message }, 'pool step failed');
+    if (cloud) this.options.onCloudError?.(cloud);
     if (cloud && (cloud.kind === 'limit-exceeded' || cloud.kind === 'subnet-full')) {
       const limit = cloud.kind === 'subnet-full' ? 'subnet-addresses' : cloud.limit === 'interfaces-per-instance' ? 'interfaces-per-instance' : 'addresses-per-interface';
       this.status.exhausted = { limit, message: `the cloud refused to add addresses: ${cloud.code}: ${cloud.message}` };
@@ -226,17 +267,18 @@ export class PoolManager {
   private async subnetsForPlan(): Promise<SubnetInfo[]> {
     const metadata = this.metadata;
     if (!metadata) return [];
-    if (this.subnets && this.subnets.at > this.now() - subnetCacheMs) return this.subnets.list;
     const primary = metadata.interfaces.find((nic) => nic.mac === metadata.primaryMac);
-    const ids = this.options.podSubnetIds.length > 0 ? this.options.podSubnetIds : primary ? [primary.subnetId] : [];
+    const ids = this.current.podSubnetIds.length > 0 ? this.current.podSubnetIds : primary ? [primary.subnetId] : [];
+    // A cache of another subnet list (the settings changed) is no cache.
+    if (this.subnets && this.subnets.ids === ids.join(',') && this.subnets.at > this.now() - subnetCacheMs) return this.subnets.list;
     try {
       const list = await this.options.provider.describeSubnets(metadata.vpcId, ids);
-      this.subnets = { at: this.now(), list };
+      this.subnets = { at: this.now(), ids: ids.join(','), list };
       this.status.subnets = list;
       return list;
     } catch (err) {
       this.recordCloudError(err, { kind: 'create-interface', subnetId: ids.join(','), deviceIndex: -1, request: { kind: 'ips', count: 0 } });
-      return this.subnets?.list ?? [];
+      return this.subnets?.ids === ids.join(',') ? this.subnets.list : [];
     }
   }
 
@@ -277,7 +319,7 @@ export class PoolManager {
       const created = await this.options.provider.createInterface({
         instanceId: metadata.instanceId,
         subnetId,
-        securityGroupIds: this.options.podSecurityGroupIds,
+        securityGroupIds: this.current.podSecurityGroupIds,
         deviceIndex,
         addresses: request,
         description: `vpc-cni pod interface of ${this.options.nodeName}`,

@@ -39,6 +39,15 @@ describe('loadConfig defaults', () => {
       awsEc2MetadataServiceEndpoint: 'http://169.254.169.254',
       awsRegion: undefined,
       awsEndpointUrlEc2: undefined,
+      azureArmEndpoint: 'https://management.azure.com',
+      azureArmAllowInsecureHttp: false,
+      azureImdsEndpoint: 'http://169.254.169.254',
+      azureSubscriptionId: undefined,
+      azureResourceGroup: undefined,
+      alibabaCloudEcsEndpoint: undefined,
+      alibabaCloudMetadataEndpoint: 'http://100.100.100.200',
+      alibabaCloudRegionId: undefined,
+      alibabaCloudMetadataHardened: true,
       podMtu: 9001,
       poolCheckIntervalMs: 1000,
       reconcileIntervalSeconds: 60,
@@ -47,6 +56,10 @@ describe('loadConfig defaults', () => {
       leakedEniCleanupIntervalSeconds: 3600,
       leakedEniGraceSeconds: 300,
       disableLeakedEniCleanup: false,
+      kubernetes: { mode: 'off' },
+      lostDeleteGraceSeconds: 120,
+      disableLostDeleteCleanup: false,
+      nodeStatusIntervalSeconds: 60,
       warnings: [],
     } satisfies IpamdConfig);
   });
@@ -125,6 +138,21 @@ describe('loadConfig happy paths', () => {
     ['AWS_EC2_METADATA_SERVICE_ENDPOINT IPv6', { AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://[fd00:ec2::254]' }, { awsEc2MetadataServiceEndpoint: 'http://[fd00:ec2::254]' }],
     ['AWS_REGION', { AWS_REGION: 'us-gov-west-1' }, { awsRegion: 'us-gov-west-1' }],
     ['AWS_ENDPOINT_URL_EC2', { AWS_ENDPOINT_URL_EC2: 'https://ec2.local:4566' }, { awsEndpointUrlEc2: 'https://ec2.local:4566' }],
+    [
+      'Azure endpoints, http allowed',
+      { CLOUD: 'azure', AZURE_ARM_ENDPOINT: 'http://169.254.170.1', AZURE_ARM_ALLOW_INSECURE_HTTP: 'true', AZURE_IMDS_ENDPOINT: 'http://127.0.0.1:80/_instance/i-1' },
+      { azureArmEndpoint: 'http://169.254.170.1', azureArmAllowInsecureHttp: true, azureImdsEndpoint: 'http://127.0.0.1:80/_instance/i-1' },
+    ],
+    [
+      'Azure subscription and resource group',
+      { AZURE_SUBSCRIPTION_ID: '6d3f2c1a-0b5e-4c8d-9a7f-2e1b0c9d8e7f', AZURE_RESOURCE_GROUP: 'MC_rg_aks_eastus' },
+      { azureSubscriptionId: '6d3f2c1a-0b5e-4c8d-9a7f-2e1b0c9d8e7f', azureResourceGroup: 'MC_rg_aks_eastus' },
+    ],
+    ['ALIBABA_CLOUD_ECS_ENDPOINT host', { ALIBABA_CLOUD_ECS_ENDPOINT: 'ecs-vpc.cn-hangzhou.aliyuncs.com' }, { alibabaCloudEcsEndpoint: 'ecs-vpc.cn-hangzhou.aliyuncs.com' }],
+    ['ALIBABA_CLOUD_ECS_ENDPOINT URL', { ALIBABA_CLOUD_ECS_ENDPOINT: 'http://169.254.170.1:80/' }, { alibabaCloudEcsEndpoint: 'http://169.254.170.1:80' }],
+    ['ALIBABA_CLOUD_METADATA_ENDPOINT', { ALIBABA_CLOUD_METADATA_ENDPOINT: 'http://127.0.0.1:8080/_instance/i-1' }, { alibabaCloudMetadataEndpoint: 'http://127.0.0.1:8080/_instance/i-1' }],
+    ['ALIBABA_CLOUD_REGION_ID', { ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou' }, { alibabaCloudRegionId: 'cn-hangzhou' }],
+    ['ALIBABA_CLOUD_METADATA_HARDENED=false', { ALIBABA_CLOUD_METADATA_HARDENED: 'false' }, { alibabaCloudMetadataHardened: false }],
     ['POD_MTU low edge', { POD_MTU: '576' }, { podMtu: 576 }],
     ['POD_MTU', { POD_MTU: '1500' }, { podMtu: 1500 }],
     ['POOL_CHECK_INTERVAL_MS', { POOL_CHECK_INTERVAL_MS: '100' }, { poolCheckIntervalMs: 100 }],
@@ -135,6 +163,12 @@ describe('loadConfig happy paths', () => {
     ['LEAKED_ENI_CLEANUP_INTERVAL_SECONDS', { LEAKED_ENI_CLEANUP_INTERVAL_SECONDS: '60' }, { leakedEniCleanupIntervalSeconds: 60 }],
     ['LEAKED_ENI_GRACE_SECONDS', { LEAKED_ENI_GRACE_SECONDS: '0' }, { leakedEniGraceSeconds: 0 }],
     ['DISABLE_LEAKED_ENI_CLEANUP', { DISABLE_LEAKED_ENI_CLEANUP: 'true' }, { disableLeakedEniCleanup: true }],
+    ['KUBECONFIG (first of a list) wins over in-cluster', { KUBECONFIG: ':/etc/kube/a.yaml:/b.yaml', KUBERNETES_SERVICE_HOST: '10.96.0.1', NODE_NAME: 'n1' }, { kubernetes: { mode: 'kubeconfig', path: '/etc/kube/a.yaml' } }],
+    ['KUBERNETES_SERVICE_HOST', { KUBERNETES_SERVICE_HOST: '10.96.0.1', NODE_NAME: 'n1' }, { kubernetes: { mode: 'in-cluster', server: 'https://10.96.0.1:443' } }],
+    ['KUBERNETES_SERVICE_PORT with an IPv6 host', { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443', NODE_NAME: 'n1' }, { kubernetes: { mode: 'in-cluster', server: 'https://[fd00::1]:6443' } }],
+    ['LOST_DELETE_GRACE_SECONDS', { LOST_DELETE_GRACE_SECONDS: '30' }, { lostDeleteGraceSeconds: 30 }],
+    ['DISABLE_LOST_DELETE_CLEANUP', { DISABLE_LOST_DELETE_CLEANUP: 'true' }, { disableLostDeleteCleanup: true }],
+    ['NODE_STATUS_INTERVAL_SECONDS', { NODE_STATUS_INTERVAL_SECONDS: '5' }, { nodeStatusIntervalSeconds: 5 }],
     ['whitespace around values', { WARM_ENI_TARGET: ' 3 ', LOG_LEVEL: ' warn\n' }, { warmEniTarget: 3, logLevel: 'warn' }],
   ];
 
@@ -190,6 +224,13 @@ describe('loadConfig rejects bad values, naming the variable, the value and what
     ['AWS_EC2_METADATA_SERVICE_ENDPOINT', '169.254.169.254', 'AWS_EC2_METADATA_SERVICE_ENDPOINT="169.254.169.254" is invalid: expected an http:// or https:// URL'],
     ['AWS_REGION', 'US East 1', 'AWS_REGION="US East 1" is invalid: expected a region name such as us-east-1'],
     ['AWS_ENDPOINT_URL_EC2', 'ftp://ec2.local', 'AWS_ENDPOINT_URL_EC2="ftp://ec2.local" is invalid: expected an http:// or https:// URL'],
+    ['AZURE_ARM_ENDPOINT', 'management.azure.com', 'AZURE_ARM_ENDPOINT="management.azure.com" is invalid: expected an http:// or https:// URL'],
+    ['AZURE_SUBSCRIPTION_ID', 'prod', 'AZURE_SUBSCRIPTION_ID="prod" is invalid: expected a subscription id (a GUID)'],
+    ['ALIBABA_CLOUD_ECS_ENDPOINT', 'ftp://ecs.local', 'ALIBABA_CLOUD_ECS_ENDPOINT="ftp://ecs.local" is invalid: expected host[:port] or http(s)://host[:port] without a path'],
+    ['ALIBABA_CLOUD_ECS_ENDPOINT', 'http://ecs.local/api', 'ALIBABA_CLOUD_ECS_ENDPOINT="http://ecs.local/api" is invalid: expected host[:port]'],
+    ['ALIBABA_CLOUD_METADATA_ENDPOINT', '100.100.100.200', 'ALIBABA_CLOUD_METADATA_ENDPOINT="100.100.100.200" is invalid: expected an http:// or https:// URL'],
+    ['ALIBABA_CLOUD_REGION_ID', 'Hangzhou', 'ALIBABA_CLOUD_REGION_ID="Hangzhou" is invalid: expected a region id such as cn-hangzhou'],
+    ['ALIBABA_CLOUD_METADATA_HARDENED', 'yes', 'ALIBABA_CLOUD_METADATA_HARDENED="yes" is invalid: expected true, false, 1 or 0'],
     ['POD_MTU', '575', 'POD_MTU="575" is invalid: expected a whole number from 576 to 9001'],
     ['POD_MTU', '9002', 'POD_MTU="9002" is invalid: expected a whole number from 576 to 9001'],
     ['POOL_CHECK_INTERVAL_MS', '99', 'POOL_CHECK_INTERVAL_MS="99" is invalid: expected a whole number from 100 to 60000'],
@@ -203,6 +244,12 @@ describe('loadConfig rejects bad values, naming the variable, the value and what
     ['LEAKED_ENI_CLEANUP_INTERVAL_SECONDS', '59', 'LEAKED_ENI_CLEANUP_INTERVAL_SECONDS="59" is invalid: expected a whole number from 60 to 86400'],
     ['LEAKED_ENI_GRACE_SECONDS', '86401', 'LEAKED_ENI_GRACE_SECONDS="86401" is invalid: expected a whole number from 0 to 86400'],
     ['DISABLE_LEAKED_ENI_CLEANUP', 'on', 'DISABLE_LEAKED_ENI_CLEANUP="on" is invalid: expected true, false, 1 or 0'],
+    ['KUBERNETES_SERVICE_HOST', 'api server', 'KUBERNETES_SERVICE_HOST="api server" is invalid: expected a host name or an IP address'],
+    ['KUBERNETES_SERVICE_PORT', '0', 'KUBERNETES_SERVICE_PORT="0" is invalid: expected a whole number from 1 to 65535'],
+    ['KUBECONFIG', ':', 'KUBECONFIG=":" is invalid: expected the path of a kubeconfig file'],
+    ['LOST_DELETE_GRACE_SECONDS', '0', 'LOST_DELETE_GRACE_SECONDS="0" is invalid: expected a whole number from 1 to 86400'],
+    ['DISABLE_LOST_DELETE_CLEANUP', 'no', 'DISABLE_LOST_DELETE_CLEANUP="no" is invalid: expected true, false, 1 or 0'],
+    ['NODE_STATUS_INTERVAL_SECONDS', '4', 'NODE_STATUS_INTERVAL_SECONDS="4" is invalid: expected a whole number from 5 to 3600'],
   ];
 
   it.each(bad)('%s=%j', (name, value, message) => {
@@ -287,6 +334,23 @@ describe('cross-field rules', () => {
   });
 });
 
+describe('defaults that depend on the cloud', () => {
+  it('Azure keeps 16 addresses warm unless a target is set, since a NIC holds 255', () => {
+    expect(loadConfig({ CLOUD: 'azure' })).toMatchObject({ warmIpTarget: 16, minimumIpTarget: 0 });
+    expect(loadConfig({ CLOUD: 'aws' }).warmIpTarget).toBe(0);
+    expect(loadConfig({ CLOUD: 'azure', WARM_IP_TARGET: '4' }).warmIpTarget).toBe(4);
+    expect(loadConfig({ CLOUD: 'azure', MINIMUM_IP_TARGET: '30' })).toMatchObject({ warmIpTarget: 0, minimumIpTarget: 30 });
+    const eniTarget = loadConfig({ CLOUD: 'azure', WARM_ENI_TARGET: '1' });
+    expect(eniTarget.warmIpTarget).toBe(0);
+    expect(eniTarget.warnings.join('\n')).toContain('WARM_ENI_TARGET=1 on Azure keeps 1 whole NIC');
+  });
+
+  it('POD_MTU follows the cloud network unless set', () => {
+    expect(loadConfig({ CLOUD: 'azure', POD_MTU: '9000' }).podMtu).toBe(9000);
+    expect(loadConfig({ CLOUD: 'aws', POD_MTU: '1500' }).podMtu).toBe(1500);
+  });
+});
+
 describe('poolTargets', () => {
   it('maps the defaults', () => {
     expect(poolTargets(loadConfig({}))).toEqual({ mode: 'ips', warmEniTarget: 1, warmIpTarget: 0, minimumIpTarget: 0, warmPrefixTarget: 1, maxEni: 0 });
@@ -302,7 +366,7 @@ describe('configVariables', () => {
   it('documents every variable once, with a default and a description', () => {
     const names = configVariables.map((v) => v.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(33);
+    expect(names).toHaveLength(48);
     for (const v of configVariables) {
       expect(v.name).toMatch(/^[A-Z][A-Z0-9_]+$/);
       expect(v.default.length).toBeGreaterThan(0);
@@ -314,7 +378,8 @@ describe('configVariables', () => {
     const byName = new Map(configVariables.map((v) => [v.name, v.default]));
     const config = loadConfig({});
     expect(byName.get('WARM_ENI_TARGET')).toBe(String(config.warmEniTarget));
-    expect(byName.get('POD_MTU')).toBe(String(config.podMtu));
+    expect(byName.get('POD_MTU')).toBe(`${config.podMtu} on aws, ${loadConfig({ CLOUD: 'azure' }).podMtu} on azure and alibaba`);
+    expect(loadConfig({ CLOUD: 'alibaba' }).podMtu).toBe(1500);
     expect(byName.get('METRICS_BIND_ADDRESS')).toBe(`${config.metricsBindAddress.host}:${config.metricsBindAddress.port}`);
     expect(byName.get('INTROSPECTION_BIND_ADDRESS')).toBe(`${config.introspectionBindAddress.host}:${config.introspectionBindAddress.port}`);
     expect(byName.get('STATE_DIR')).toBe(config.stateDir);

@@ -13,5 +13,5 @@ it('documents every configuration variable ipamd reads, with its default', () =>
 });
 
 it('documents every CLI command', () => {
-  for (const command of ['vpc-cni-ipamd run', 'vpc-cni-ipamd status', '`up`', '`sweep`', 'npm run bench', 'npm run build']) expect(readme).toContain(command);
+  for (const command of ['vpc-cni-ipamd run', 'vpc-cni-ipamd status', 'vpc-cni-ipamd max-pods', '`up`', '`sweep`', 'npm run bench', 'npm run build']) expect(readme).toContain(command);
 });
