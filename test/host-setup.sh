@@ -19,3 +19,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 echo "host-setup: ${packages[*]} present"
+# kubectl renders the deploy/ overlays (test/deploy). Only when absent: on
+# some images another package owns /usr/bin/kubectl and Debian's would conflict.
+if ! command -v kubectl >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends kubernetes-client
+fi
+echo "host-setup: kubectl present ($(command -v kubectl))"
