@@ -7,6 +7,11 @@ function table(header: string[], rows: string[][]): string {
 }
 
 /** The node's pool as a person reads it: `vpc-cni-ipamd status`. */
+/** Azure ids are resource paths; their last segment (the NIC's name) is what an operator recognises. */
+function shortId(id: string): string {
+  return id.includes('/') ? (id.split('/').pop() ?? id) : id;
+}
+
 export function renderStatus(view: PoolView): string {
   const t = view.targets;
   const targets =
@@ -26,7 +31,7 @@ export function renderStatus(view: PoolView): string {
     table(
       ['INTERFACE', 'DEV', 'SUBNET', 'PRIMARY IP', 'ADDRESSES', 'FREE', 'ASSIGNED', 'COOLING'],
       view.interfaces.map((nic) => [
-        nic.interfaceId + (nic.isPrimary ? ' (primary)' : ''),
+        shortId(nic.interfaceId) + (nic.isPrimary ? ' (primary)' : ''),
         String(nic.deviceIndex),
         nic.subnetCidr,
         nic.primaryIp,

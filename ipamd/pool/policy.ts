@@ -168,6 +168,8 @@ interface Context {
   prefixSize: number;
   /** Slots for secondary IPs or prefixes per interface (the primary IP takes one). */
   slots: number;
+  /** False where an interface, once gone, cannot come back (Azure's fixed NIC set): never delete one. */
+  hotAttach: boolean;
 }
 
 /** Addresses one allocated unit (an IP or a prefix) adds. */
@@ -475,7 +477,7 @@ function shrink(ctx: Context, interfaces: SimInterface[], pool: Pool): ShrinkOut
   let deleted: SimInterface | undefined;
   let note: string | undefined;
   const gate = ctx.rule.kind !== 'warm-eni' || after.available >= (ctx.rule.warm + 1) * ctx.slots;
-  if (gate) {
+  if (gate && ctx.hotAttach) {
     for (const iface of highestFirst) {
       if (iface.isPrimary || iface.busy) continue;
       const released = releases.get(iface.interfaceId);
@@ -547,6 +549,7 @@ export function planPool(input: PolicyInput): Plan {
     rule,
     prefixSize: 2 ** (32 - limits.prefixLength),
     slots: Math.max(0, limits.ipv4PerInterface - 1),
+    hotAttach: limits.hotAttach,
   };
 
   const interfaces = [...input.interfaces].sort(byDeviceThenId).map((i) => summarise(i, mode));

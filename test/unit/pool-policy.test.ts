@@ -703,6 +703,15 @@ describe('no hot attach (Azure)', () => {
         'interfaces cannot be added to this running instance and its 2 interfaces are full (10 addresses each, 9 for pods); add network interfaces to the VM (it must be stopped) or use a larger size',
     });
   });
+
+  it('releases idle addresses but never deletes an interface it could not get back', () => {
+    // The same pool on AWS frees eni-1 whole; on Azure the NIC stays and only its addresses go.
+    const nics = [eni(0, { assigned: 3, free: 6 }), eni(1, { free: 9 })];
+    expect(planPool(input(nics, ipTargets(0, 9), m5large)).steps).toEqual([{ kind: 'delete-interface', interfaceId: 'eni-1' }]);
+    const plan = planPool(input(nics, ipTargets(0, 9), azure));
+    expect(plan.steps.some((step) => step.kind === 'delete-interface')).toBe(false);
+    expect(plan.steps).toEqual([{ kind: 'release', interfaceId: 'eni-1', ips: expect.any(Array), prefixes: [] }]);
+  });
 });
 
 describe('determinism', () => {
