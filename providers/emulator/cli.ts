@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CloudName } from '../contract.ts';
-import { cloudNames } from './cluster/clouds.ts';
+import { cloudNames, cloudProfiles, inBoxApiHost } from './cluster/clouds.ts';
 import { sweepStaleBoxes, VpcBox } from './dataplane/index.ts';
 import { Emulator } from './emulator.ts';
 import { realisticPreset } from './realism/settings.ts';
@@ -36,8 +36,9 @@ function port(raw: string): number {
 }
 
 interface UpOptions {
+  cloud: CloudName;
   nodes: number;
-  instanceType: string;
+  instanceType?: string;
   host: string;
   port: number;
   dataplane: boolean;
@@ -48,8 +49,10 @@ interface UpOptions {
 }
 
 async function up(options: UpOptions): Promise<void> {
-  const emulator = new Emulator(options.realistic ? { realism: realisticPreset } : {});
-  if (!emulator.model.catalog.has(options.instanceType)) throw new InvalidArgumentError(`unknown instance type ${options.instanceType}`);
+  const profile = cloudProfiles[options.cloud];
+  const instanceType = options.instanceType ?? profile.defaultInstanceType;
+  const emulator = new Emulator({ cloud: options.cloud, ...(options.realistic ? { realism: realisticPreset } : {}) });
+  if (!emulator.model.catalog.has(instanceType)) throw new InvalidArgumentError(`unknown instance type ${instanceType}`);
   const workDir = await mkdtemp(join(tmpdir(), 'vpc-emulator-'));
   const socketPath = join(workDir, 'api.sock');
   let box: VpcBox | undefined;
@@ -71,10 +74,12 @@ async function up(options: UpOptions): Promise<void> {
       box = new VpcBox({ model: emulator.model, apiSocketPath: socketPath });
       await box.create();
     }
-    const topology = await buildTopology(emulator.model, { nodes: options.nodes, instanceType: options.instanceType });
+    const topology = await buildTopology(emulator.model, { ...profile.topology, region: profile.region, zone: profile.zone, nodes: options.nodes, instanceType });
     await box?.idle();
     const endpoints = {
-      ec2: url,
+      cloud: options.cloud,
+      instanceType,
+      api: url,
       state: `${url}/_emulator/state`,
       socket: socketPath,
       region: topology.vpc.region,
@@ -84,7 +89,7 @@ async function up(options: UpOptions): Promise<void> {
         primaryIp: emulator.model.getInterface(instance.primaryInterfaceId).primaryIp,
         imds: `${url}/_instance/${instance.id}`,
       })),
-      insideBox: box ? { imds: 'http://169.254.169.254', ec2: 'http://169.254.170.1' } : null,
+      insideBox: box ? { metadata: inBoxMetadata[options.cloud], api: `http://${inBoxApiHost}` } : null,
       fabricNamespace: box?.fabricNamespace ?? null,
     };
     if (options.json) {
@@ -102,34 +107,74 @@ async function up(options: UpOptions): Promise<void> {
   }
 }
 
-function printEndpoints(endpoints: { ec2: string; state: string; region: string; nodes: Array<{ instanceId: string; namespace: string | null; primaryIp: string; imds: string }>; fabricNamespace: string | null }, options: UpOptions): void {
+interface Endpoints {
+  cloud: CloudName;
+  instanceType: string;
+  api: string;
+  state: string;
+  region: string;
+  nodes: Array<{ instanceId: string; namespace: string | null; primaryIp: string; imds: string }>;
+  fabricNamespace: string | null;
+}
+
+/** The metadata service's address inside a node, per cloud. */
+const inBoxMetadata: Record<CloudName, string> = { aws: 'http://169.254.169.254', azure: 'http://169.254.169.254', alibaba: 'http://100.100.100.200' };
+
+/** How to point each cloud's SDK or CLI at the emulator from the host. */
+function usage(endpoints: Endpoints): string[] {
+  const metadata = endpoints.nodes[0]?.imds ?? '';
+  switch (endpoints.cloud) {
+    case 'aws':
+      return [
+        'Use it with the AWS CLI or SDK:',
+        `  export AWS_ENDPOINT_URL_EC2=${endpoints.api} AWS_REGION=${endpoints.region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`,
+        `  export AWS_EC2_METADATA_SERVICE_ENDPOINT=${metadata}`,
+      ];
+    case 'azure':
+      return [
+        'Use it with @azure/arm-network (any bearer token is accepted; plain http needs the SDK client option allowInsecureConnection):',
+        `  ARM endpoint ${endpoints.api}   subscription and resource group: see ${metadata}/metadata/instance?api-version=2021-02-01 (header Metadata: true)`,
+        `  ipamd: CLOUD=azure AZURE_ARM_ENDPOINT=${endpoints.api} AZURE_ARM_ALLOW_INSECURE_HTTP=true AZURE_IMDS_ENDPOINT=${metadata}`,
+      ];
+    case 'alibaba':
+      return [
+        'Use it with @alicloud/ecs20140526 (endpoint host:port, protocol http, any access key):',
+        `  export ALIBABA_CLOUD_ACCESS_KEY_ID=test ALIBABA_CLOUD_ACCESS_KEY_SECRET=test   # region ${endpoints.region}`,
+        `  ipamd: CLOUD=alibaba ALIBABA_CLOUD_ECS_ENDPOINT=${endpoints.api} ALIBABA_CLOUD_METADATA_ENDPOINT=${metadata}`,
+      ];
+  }
+}
+
+function printEndpoints(endpoints: Endpoints, options: UpOptions): void {
   const lines = [
-    `Emulated VPC up: ${options.nodes} x ${options.instanceType}${options.realistic ? ' (realistic latency, throttling, lag)' : ''}`,
+    `Emulated VPC up (${endpoints.cloud}): ${options.nodes} x ${endpoints.instanceType}${options.realistic ? ' (realistic latency, throttling, lag)' : ''}`,
     '',
-    `  EC2 API        ${endpoints.ec2}   (region ${endpoints.region})`,
+    `  API            ${endpoints.api}   (region ${endpoints.region}; EC2, ARM and ECS faces)`,
     `  state          ${endpoints.state}`,
     endpoints.fabricNamespace ? `  fabric netns   ${endpoints.fabricNamespace}` : '  data plane     off',
     '',
-    '  node            namespace                                  primary IP    IMDS (from the host)',
+    '  node            namespace                                  primary IP    metadata (from the host)',
     ...endpoints.nodes.map((n) => `  ${n.instanceId.padEnd(22)}  ${(n.namespace ?? '-').padEnd(42)} ${n.primaryIp.padEnd(13)} ${n.imds}`),
     '',
-    'Use it with the AWS CLI or SDK:',
-    `  export AWS_ENDPOINT_URL_EC2=${endpoints.ec2} AWS_REGION=${endpoints.region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`,
-    `  export AWS_EC2_METADATA_SERVICE_ENDPOINT=${endpoints.nodes[0]?.imds ?? ''}`,
+    ...usage(endpoints),
   ];
   if (endpoints.fabricNamespace) {
-    lines.push('Inside a node namespace, IMDS is at http://169.254.169.254 and EC2 at http://169.254.170.1:', `  ip netns exec ${endpoints.nodes[0]?.namespace ?? ''} ip addr`);
+    lines.push(
+      `Inside a node namespace, the metadata service is at ${inBoxMetadata[endpoints.cloud]} and the API at http://${inBoxApiHost}:`,
+      `  ip netns exec ${endpoints.nodes[0]?.namespace ?? ''} ip addr`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-const program = new Command('vpc-emulator').description('The local cloud of vpc-cni: EC2 and IMDS over one model, with a real data plane.');
+const program = new Command('vpc-emulator').description('The local cloud of vpc-cni: EC2, ARM and ECS with their metadata services over one model, with a real data plane.');
 
 program
   .command('up')
   .description('build an emulated VPC with N nodes, print its endpoints and serve until Ctrl-C')
+  .addOption(new Option('-c, --cloud <cloud>', 'whose metadata service the instances see (every API face is served)').choices(cloudNames).default('aws'))
   .addOption(new Option('-n, --nodes <count>', 'number of nodes (instances)').default(2).argParser(positiveInt(32)))
-  .addOption(new Option('-t, --instance-type <type>', 'EC2 instance type of the nodes').default('m5.large'))
+  .addOption(new Option('-t, --instance-type <type>', "instance type of the nodes (default: the cloud's demo type)"))
   .addOption(new Option('--host <address>', 'address the API listens on').default('127.0.0.1'))
   .addOption(new Option('-p, --port <port>', 'API port (0 picks a free one)').default(0).argParser(port))
   .option('--no-dataplane', 'serve the APIs only, without namespaces (no root needed)')

@@ -91,11 +91,11 @@ const fromEnv = (name: string, fallback: number): number => (process.env[name] ?
 export async function benchEmulatorThroughput(
   options: ThroughputOptions = { processes: fromEnv('BENCH_EMU_PROCESSES', 2), workersPerProcess: fromEnv('BENCH_EMU_WORKERS', 3), seconds: fromEnv('BENCH_EMU_SECONDS', 5) },
 ): Promise<{ emulator: ThroughputResult; reference: ThroughputResult }> {
-  const emulator = await startJsonChild<{ ec2: string }>(...runTs('providers/emulator/cli.ts', 'up', '--no-dataplane', '--json', '--nodes', '1'));
+  const emulator = await startJsonChild<{ api: string }>(...runTs('providers/emulator/cli.ts', 'up', '--no-dataplane', '--json', '--nodes', '1'));
   const reference = await startJsonChild<{ ec2: string }>(...runTs('test/bench/reference-server.ts'));
   try {
     const workers = options.processes * options.workersPerProcess;
-    const emulatorFixture = await fixture(emulator.ready.ec2, workers);
+    const emulatorFixture = await fixture(emulator.ready.api, workers);
     const spec = (endpoint: string, subnetId: string, seconds: number): Omit<LoadSpec, 'interfaceIds'> => ({
       endpoint,
       subnetId,
@@ -104,9 +104,9 @@ export async function benchEmulatorThroughput(
       seconds,
     });
     // Warm both servers (JIT) before measuring.
-    await drive('warm-up', emulator.child.pid ?? 0, spec(emulator.ready.ec2, emulatorFixture.subnetId, 1), emulatorFixture.interfaceIds, 1);
+    await drive('warm-up', emulator.child.pid ?? 0, spec(emulator.ready.api, emulatorFixture.subnetId, 1), emulatorFixture.interfaceIds, 1);
     const referenceResult = await drive('reference server', reference.child.pid ?? 0, spec(reference.ready.ec2, 'subnet-reference', options.seconds), [], options.processes);
-    const emulatorResult = await drive('emulator', emulator.child.pid ?? 0, spec(emulator.ready.ec2, emulatorFixture.subnetId, options.seconds), emulatorFixture.interfaceIds, options.processes);
+    const emulatorResult = await drive('emulator', emulator.child.pid ?? 0, spec(emulator.ready.api, emulatorFixture.subnetId, options.seconds), emulatorFixture.interfaceIds, options.processes);
     return { emulator: emulatorResult, reference: referenceResult };
   } finally {
     await stopChild(emulator.child);

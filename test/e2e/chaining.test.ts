@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedCluster, inNetns, type ClusterNode } from '../../providers/emulator/cluster/cluster.ts';
 import { execPlugin, type Conflist } from '../../providers/emulator/cluster/runtime.ts';
 import { hostVethName } from '../../ipamd/api/names.ts';
+import { e2eClouds } from './clouds.ts';
 
 /** The seed's calico settings, kept as the seed writes them: vpc-cni ignores what it does not know. */
 const seedCalicoKeys = {
@@ -34,11 +35,11 @@ async function snapshot(node: ClusterNode): Promise<string> {
   return parts.map((p) => p.stdout.replace(/\[\d+:\d+\]/g, '')).join('\n').replace(/^#.*$/gm, '');
 }
 
-describe.sequential('bandwidth: the seed conflist with vpc-cni', () => {
+describe.sequential.each(e2eClouds)('bandwidth: the seed conflist with vpc-cni (%s)', (cloud) => {
   let cluster: EmulatedCluster;
   beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error('the end-to-end suite needs root (network namespaces)');
-    cluster = new EmulatedCluster({ nodes: 2, conflist: (written) => seedConflist(written, { type: 'bandwidth', capabilities: { bandwidth: true } }) });
+    cluster = new EmulatedCluster({ cloud, nodes: 2, conflist: (written) => seedConflist(written, { type: 'bandwidth', capabilities: { bandwidth: true } }) });
     await cluster.start();
   }, 120_000);
   afterAll(() => cluster?.teardown(), 60_000);
@@ -67,11 +68,12 @@ describe.sequential('bandwidth: the seed conflist with vpc-cni', () => {
   }, 120_000);
 });
 
-describe.sequential('portmap: the seed conflist with vpc-cni and KUBE-MARK-MASQ', () => {
+describe.sequential.each(e2eClouds)('portmap: the seed conflist with vpc-cni and KUBE-MARK-MASQ (%s)', (cloud) => {
   let cluster: EmulatedCluster;
   beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error('the end-to-end suite needs root (network namespaces)');
     cluster = new EmulatedCluster({
+      cloud,
       nodes: 2,
       conflist: (written) => seedConflist(written, { type: 'portmap', capabilities: { portMappings: true }, externalSetMarkChain: 'KUBE-MARK-MASQ' }),
     });

@@ -6,6 +6,8 @@
  * cloud's own link-local address). Everything else is one code path.
  */
 import type { CloudName } from '../../contract.ts';
+import { armIds } from '../faces/arm/ids.ts';
+import type { Subnet } from '../model/cloud.ts';
 import type { Topology, TopologyOptions } from '../topology.ts';
 
 /** The API address inside the box: the fabric's proxy forwards it to the emulator. */
@@ -22,6 +24,13 @@ export interface CloudProfile {
   largeInstanceType: string;
   /** Topology knobs this cloud needs (e.g. Azure VMs come with all their NICs). */
   topology: Partial<TopologyOptions>;
+  /**
+   * Whether 20 pods on the large type overflow the primary interface, so that
+   * some pod addresses live on secondary interfaces (not on Azure: a NIC holds 255).
+   */
+  podsSpillToSecondaryInterfaces: boolean;
+  /** A subnet's id as this cloud's API names it (POD_SUBNET_IDS, NodeNetworkConfig). */
+  subnetId(subnet: Subnet): string;
   /** ipamd's environment on a node of this cloud, talking to the emulator. */
   ipamdEnv(topology: Topology): Record<string, string>;
 }
@@ -33,6 +42,8 @@ const aws: CloudProfile = {
   defaultInstanceType: 'm5.large',
   largeInstanceType: 'm5.2xlarge',
   topology: {},
+  podsSpillToSecondaryInterfaces: true,
+  subnetId: (subnet) => subnet.id,
   ipamdEnv: (topology) => ({
     CLOUD: 'aws',
     AWS_ENDPOINT_URL_EC2: `http://${inBoxApiHost}`,
@@ -43,10 +54,47 @@ const aws: CloudProfile = {
   }),
 };
 
+const alibaba: CloudProfile = {
+  cloud: 'alibaba',
+  region: 'cn-hangzhou',
+  zone: 'cn-hangzhou-k',
+  // 3 ENIs x 6 addresses: small enough that the demo's pods spill onto a second ENI.
+  defaultInstanceType: 'ecs.g7.large',
+  largeInstanceType: 'ecs.g7.3xlarge',
+  topology: {},
+  podsSpillToSecondaryInterfaces: true,
+  subnetId: (subnet) => subnet.id,
+  // Keys rather than the RAM role: the role path is covered by the adapter's own tests.
+  ipamdEnv: () => ({
+    CLOUD: 'alibaba',
+    ALIBABA_CLOUD_ECS_ENDPOINT: `http://${inBoxApiHost}:80`,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: 'test',
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'test',
+  }),
+};
+
+const azure: CloudProfile = {
+  cloud: 'azure',
+  region: 'eastus',
+  zone: '1',
+  defaultInstanceType: 'Standard_D4s_v3',
+  largeInstanceType: 'Standard_D8s_v3',
+  // A VM keeps the NICs it was created with: two here, both usable for pods.
+  topology: { interfacesPerInstance: 2 },
+  podsSpillToSecondaryInterfaces: false,
+  subnetId: (subnet) => armIds.subnet(subnet.vpcId, subnet.id),
+  // No credential variables: DefaultAzureCredential finds the managed identity the emulated IMDS serves.
+  ipamdEnv: () => ({
+    CLOUD: 'azure',
+    AZURE_ARM_ENDPOINT: `http://${inBoxApiHost}`,
+    AZURE_ARM_ALLOW_INSECURE_HTTP: 'true',
+  }),
+};
+
 export const cloudProfiles: Record<CloudName, CloudProfile> = {
   aws,
-  azure: aws,
-  alibaba: aws,
+  azure,
+  alibaba,
 };
 
 export const cloudNames = Object.keys(cloudProfiles) as CloudName[];

@@ -154,7 +154,7 @@ export class EmulatedCluster {
       STATE_DIR: join(node.dir, 'state'),
       IPAMD_SOCKET: node.socketPath,
       CNI_CONF_DIR: node.confDir,
-      POD_SUBNET_IDS: this.topology.podSubnets[0]?.id ?? '',
+      POD_SUBNET_IDS: this.topology.podSubnets[0] ? this.profile.subnetId(this.topology.podSubnets[0]) : '',
       IP_COOLDOWN_PERIOD: '1',
       LOG_LEVEL: 'warn',
       CLOUD_API_RATE: '50',
