@@ -43,7 +43,8 @@ async function world(instanceType: string): Promise<{ emulator: Emulator; url: s
 
 /** The daemon as it ships: one minified bundle (as `npm run build` makes it), run by plain node with the production flags. */
 async function bundledDaemon(dir: string): Promise<string> {
-  const outfile = join(dir, 'daemon-child.mjs');
+  // Split like the shipped bundle (package.json's build): lazily imported code (the Kubernetes client) stays out of memory.
+  const outdir = join(dir, 'daemon');
   await build({
     entryPoints: [`${root}test/ipamd/fixtures/daemon-child.ts`],
     bundle: true,
@@ -53,11 +54,15 @@ async function bundledDaemon(dir: string): Promise<string> {
     format: 'esm',
     target: 'node20',
     mainFields: ['module', 'main'],
-    outfile,
+    splitting: true,
+    outdir,
+    entryNames: 'daemon-child',
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     logLevel: 'error',
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   });
-  return outfile;
+  return join(outdir, 'daemon-child.mjs');
 }
 
 async function daemonChild(w: Awaited<ReturnType<typeof world>>, targets: Partial<PoolTargets>, cooldownMs = 0): Promise<{ pid: number; socketPath: string; stop(): Promise<void> }> {
