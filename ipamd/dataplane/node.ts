@@ -25,8 +25,14 @@ import { alreadyGone, alreadyThere, exec, ipBatch } from './ip.ts';
  *   that owns that address or the VPC drops it;
  * - selects it for SNAT to the primary address on the primary interface.
  * Replies of connections opened from outside to a pod are not marked, so they
- * go back through the pod's own ENI, unSNATed. (AWS VPC CNI reaches the same
- * with connmark rules in iptables and per-CIDR `from POD to VPC` rules.)
+ * go back through the pod's own ENI, unSNATed. Except when the connection came
+ * in through the node's primary interface to one of the node's own addresses
+ * and was DNATed to the pod (a NodePort, a hostPort): its conntrack entry
+ * carries the mark bit, which the pod's replies copy, so they leave through
+ * the primary interface, where they are unDNATed to the node's address. Out of
+ * a secondary ENI with the primary address as source, the VPC would drop them.
+ * (AWS VPC CNI reaches the same with connmark rules in iptables and per-CIDR
+ * `from POD to VPC` rules.)
  */
 
 export const snatTableName = 'vpc_cni';
@@ -79,9 +85,16 @@ export function snatRuleset(spec: NodeNetworkSpec, options: NodeOptions = {}): s
     '    auto-merge',
     ...elements,
     '  }',
+    // Before DNAT: a connection that reaches the node through its primary interface (a NodePort, a hostPort).
+    '  chain mark_primary_inbound {',
+    '    type filter hook prerouting priority dstnat - 10; policy accept;',
+    `    iifname "${spec.primaryInterface}" fib daddr type local ct state new ct mark set ct mark | ${mark}`,
+    '  }',
     '  chain prerouting {',
     '    type filter hook prerouting priority dstnat + 10; policy accept;',
     `    iifname "${hostVethPrefix}*" ct direction original ip daddr != @no_snat meta mark set meta mark | ${mark}`,
+    // The pod's replies to such a connection go back out of the primary interface, where they came in.
+    `    iifname "${hostVethPrefix}*" ct direction reply ct mark & ${mark} == ${mark} meta mark set meta mark | ${mark}`,
     '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',

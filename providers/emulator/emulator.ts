@@ -238,7 +238,7 @@ export class Emulator {
   }
 
   private instanceByAddress(address: string): string | undefined {
-    return this.model.listInterfaces().find((nic) => nic.primaryIp === address && nic.attachment)?.attachment?.instanceId;
+    return this.model.attachedInterfaceWithPrimaryIp(address)?.attachment?.instanceId;
   }
 
   private async control(req: IncomingMessage, path: string): Promise<FaceResponse> {

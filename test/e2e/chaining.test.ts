@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedCluster, inNetns, type ClusterNode } from '../../providers/emulator/cluster/cluster.ts';
+import { EmulatedCluster, inNetns, type ClusterNode, type Pod, type RunResult } from '../../providers/emulator/cluster/cluster.ts';
 import { execPlugin, type Conflist } from '../../providers/emulator/cluster/runtime.ts';
 import { hostVethName } from '../../ipamd/api/names.ts';
 import { e2eClouds } from './clouds.ts';
@@ -83,23 +83,45 @@ describe.sequential.each(e2eClouds)('portmap: the seed conflist with vpc-cni and
   }, 120_000);
   afterAll(() => cluster?.teardown(), 60_000);
 
+  /** A TCP server in the pod on port 80, published as `hostPort`, asked through the node's primary address from the other node. */
+  async function askThroughHostPort(from: ClusterNode, to: ClusterNode, pod: Pod, hostPort: number): Promise<RunResult> {
+    const server = spawn('ip', ['netns', 'exec', pod.netns, process.execPath, '-e', "require('net').createServer((s) => s.end('hello from ' + s.localAddress + '\\n')).listen(80, '0.0.0.0'); setTimeout(() => process.exit(0), 20000);"], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const client = `const s = require('net').connect(${hostPort}, '${to.primaryIp}'); s.on('data', (d) => { process.stdout.write(d); s.end(); }); s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
+      return await inNetns(from.namespace, [process.execPath, '-e', client], { timeoutMs: 10_000 });
+    } finally {
+      server.kill('SIGKILL');
+    }
+  }
+
   it('a hostPort on one node is reachable from the other node', async () => {
     const [first, second] = cluster.nodes;
     if (!first || !second) throw new Error('two nodes expected');
     const pod = await cluster.createPod(first, 'web', { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
-    const server = spawn('ip', ['netns', 'exec', pod.netns, process.execPath, '-e', "require('net').createServer((s) => s.end('hello from ' + s.localAddress + '\\n')).listen(80, '0.0.0.0'); setTimeout(() => process.exit(0), 20000);"], { stdio: 'ignore' });
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 700));
-      const client = `const s = require('net').connect(8080, '${first.primaryIp}'); s.on('data', (d) => { process.stdout.write(d); s.end(); }); s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
-      const out = await inNetns(second.namespace, [process.execPath, '-e', client], { timeoutMs: 10_000 });
-      expect(out.stdout.trim(), out.stderr).toBe(`hello from ${pod.ip}`);
-    } finally {
-      server.kill('SIGKILL');
-    }
+    const out = await askThroughHostPort(second, first, pod, 8080);
+    expect(out.stdout.trim(), out.stderr).toBe(`hello from ${pod.ip}`);
     await cluster.deletePod(pod);
     const left = await inNetns(first.namespace, ['iptables-save', '-t', 'nat']);
     expect(left.stdout).not.toContain(pod.ip);
   }, 120_000);
+
+  it('a hostPort reaches a pod whose address lives on a secondary interface: replies leave through the primary one', async () => {
+    const [first, second] = cluster.nodes;
+    if (!first || !second) throw new Error('two nodes expected');
+    // Fill the node until a pod's address belongs to a secondary interface (not on Azure: its primary NIC holds 255).
+    const fillers: Pod[] = [];
+    const onSecondary = (pod: Pod): boolean => cluster.emulator.model.listInterfaces().some((nic) => (nic.attachment?.deviceIndex ?? 0) > 0 && nic.secondaryIps.includes(pod.ip));
+    let pod = await cluster.createPod(first, 'deep-web', { portMappings: [{ hostPort: 8081, containerPort: 80, protocol: 'tcp' }] });
+    while (!onSecondary(pod) && fillers.length < 40 && cluster.profile.podsSpillToSecondaryInterfaces) {
+      fillers.push(pod);
+      pod = await cluster.createPod(first, `deep-web-${fillers.length}`, { portMappings: [{ hostPort: 8081 + fillers.length, containerPort: 80, protocol: 'tcp' }] });
+    }
+    expect(onSecondary(pod)).toBe(cluster.profile.podsSpillToSecondaryInterfaces);
+    const out = await askThroughHostPort(second, first, pod, 8081 + fillers.length);
+    expect(out.stdout.trim(), out.stderr).toBe(`hello from ${pod.ip}`);
+    for (const done of [...fillers, pod]) await cluster.deletePod(done);
+  }, 180_000);
 
   it('bad input through the real plugin gets the right error code and leaves the node unchanged', async () => {
     const node = cluster.nodes[0];

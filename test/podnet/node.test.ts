@@ -50,7 +50,8 @@ describe('IpRoutePodNetwork.prepareNode', () => {
     const tables = nft(['list', 'tables']).filter((item) => item.table?.name === 'vpc_cni');
     expect(tables).toHaveLength(1);
     const ours = nft(['list', 'table', 'ip', 'vpc_cni']);
-    expect(ours.filter((item) => item.rule)).toHaveLength(2);
+    // SNAT: the pod-egress mark and the SNAT itself; NodePort/hostPort: the inbound connmark and its copy onto pod replies.
+    expect(ours.filter((item) => item.rule)).toHaveLength(4);
     expect(ours.find((item) => item.set)?.set?.elem).toEqual([{ prefix: { addr: '10.0.0.0', len: 16 } }]);
     const markRules = ipJson<RuleJson[]>(lab.host, ['rule', 'show']).filter((r) => r.fwmark !== undefined);
     expect(markRules).toEqual([expect.objectContaining({ priority: 1024, fwmark: '0x80', table: 'main' })]);
@@ -62,7 +63,7 @@ describe('IpRoutePodNetwork.prepareNode', () => {
     await agent.call('prepareNode', { ...spec, noSnatCidrs: [vpcCidr, '192.168.0.0/16'] });
     expect(nft(['list', 'tables']).filter((item) => item.table?.name === 'vpc_cni')).toHaveLength(1);
     expect(nft(['list', 'table', 'ip', 'vpc_cni']).find((item) => item.set)?.set?.elem).toHaveLength(2);
-    expect(nft(['list', 'table', 'ip', 'vpc_cni']).filter((item) => item.rule)).toHaveLength(2);
+    expect(nft(['list', 'table', 'ip', 'vpc_cni']).filter((item) => item.rule)).toHaveLength(4);
 
     // Everything else is as it was; cleanUpNode removes only ours, twice is fine.
     const withoutOurs = (text: string): string => text.replace(/table ip vpc_cni \{[\s\S]*?\n\}\n/, '');

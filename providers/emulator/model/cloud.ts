@@ -474,6 +474,12 @@ export class CloudModel {
     return [...this.interfaces.values()].map(copyInterface);
   }
 
+  /** The attached interface whose primary address this is (who asks the metadata service), without copying the others. */
+  attachedInterfaceWithPrimaryIp(ip: string): NetworkInterface | undefined {
+    for (const nic of this.interfaces.values()) if (nic.primaryIp === ip && nic.attachment) return copyInterface(nic);
+    return undefined;
+  }
+
   /** Interfaces attached to an instance whose attachment completed, by device index. */
   attachedInterfaces(instanceId: string): NetworkInterface[] {
     return this.attachedTo(instanceId)
