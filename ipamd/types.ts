@@ -63,6 +63,12 @@ export interface PolicyInput {
   limits: PolicyLimits;
   /** Subnets new interfaces may use, with their free-address counts. */
   subnets: PolicySubnet[];
+  /**
+   * Free-address counts of the subnets the existing interfaces are in: adding
+   * addresses to an interface takes them from its subnet, which need not be
+   * one new interfaces may use (the node subnet of the primary interface).
+   */
+  interfaceSubnets?: PolicySubnet[];
   /** Interfaces being created or attached right now (count against limits). */
   pendingInterfaces: number;
   /** Device indexes in use or pending. */

@@ -229,7 +229,7 @@ export class PoolManager {
       interfaces,
       targets: this.current.targets,
       limits,
-      subnets: await this.subnetsForPlan(),
+      ...(await this.subnetsForPlan()),
       pendingInterfaces: this.pendingInterfaces,
       usedDeviceIndexes: this.options.store.interfaces().map((nic) => nic.deviceIndex),
     });
@@ -264,21 +264,34 @@ export class PoolManager {
     }
   }
 
-  private async subnetsForPlan(): Promise<SubnetInfo[]> {
+  /**
+   * Free counts of the subnets new interfaces may use and of those the
+   * attached interfaces are in (assigning on an interface takes from its own
+   * subnet), from one describe call, cached briefly.
+   */
+  private async subnetsForPlan(): Promise<{ subnets: SubnetInfo[]; interfaceSubnets: SubnetInfo[] }> {
     const metadata = this.metadata;
-    if (!metadata) return [];
+    if (!metadata) return { subnets: [], interfaceSubnets: [] };
     const primary = metadata.interfaces.find((nic) => nic.mac === metadata.primaryMac);
-    const ids = this.current.podSubnetIds.length > 0 ? this.current.podSubnetIds : primary ? [primary.subnetId] : [];
-    // A cache of another subnet list (the settings changed) is no cache.
-    if (this.subnets && this.subnets.ids === ids.join(',') && this.subnets.at > this.now() - subnetCacheMs) return this.subnets.list;
+    const forNew = this.current.podSubnetIds.length > 0 ? this.current.podSubnetIds : primary ? [primary.subnetId] : [];
+    const ofInterfaces = [...new Set(this.options.store.interfaces().map((nic) => nic.subnetId))].filter((id) => id !== '');
+    const ids = [...new Set([...forNew, ...ofInterfaces])].sort();
+    const split = (list: SubnetInfo[]) => ({
+      subnets: list.filter((s) => forNew.includes(s.subnetId)),
+      interfaceSubnets: list.filter((s) => ofInterfaces.includes(s.subnetId)),
+    });
+    // A cache of another subnet list (the settings or the interfaces changed) is no cache.
+    if (this.subnets && this.subnets.ids === ids.join(',') && this.subnets.at > this.now() - subnetCacheMs) return split(this.subnets.list);
     try {
       const list = await this.options.provider.describeSubnets(metadata.vpcId, ids);
       this.subnets = { at: this.now(), ids: ids.join(','), list };
-      this.status.subnets = list;
-      return list;
+      const parts = split(list);
+      // What the status shows: the subnets pods' new interfaces come from.
+      this.status.subnets = parts.subnets;
+      return parts;
     } catch (err) {
-      this.recordCloudError(err, { kind: 'create-interface', subnetId: ids.join(','), deviceIndex: -1, request: { kind: 'ips', count: 0 } });
-      return this.subnets?.ids === ids.join(',') ? this.subnets.list : [];
+      this.recordCloudError(err, { kind: 'create-interface', subnetId: forNew.join(','), deviceIndex: -1, request: { kind: 'ips', count: 0 } });
+      return split(this.subnets?.ids === ids.join(',') ? this.subnets.list : []);
     }
   }
 

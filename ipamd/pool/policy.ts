@@ -282,7 +282,8 @@ function grow(input: PolicyInput, ctx: Context, interfaces: SimInterface[], pool
   const steps: PlanStep[] = [];
   const subnetFree = new Map<string, number>();
   // A subnet listed twice counts with its larger free count, whatever the order.
-  for (const s of input.subnets) subnetFree.set(s.subnetId, Math.max(0, s.freeAddresses, subnetFree.get(s.subnetId) ?? 0));
+  for (const s of [...input.subnets, ...(input.interfaceSubnets ?? [])]) subnetFree.set(s.subnetId, Math.max(0, s.freeAddresses, subnetFree.get(s.subnetId) ?? 0));
+  const forNewInterfaces = new Set(input.subnets.map((s) => s.subnetId));
 
   const usedIndexes = new Set<number>(input.usedDeviceIndexes);
   for (const i of interfaces) usedIndexes.add(i.deviceIndex);
@@ -382,12 +383,12 @@ function grow(input: PolicyInput, ctx: Context, interfaces: SimInterface[], pool
     }
 
     // The subnet with the most free addresses; ties go to the lowest id.
-    const candidates = [...subnetFree.entries()].sort(([ia, fa], [ib, fb]) => (fa !== fb ? fb - fa : ia < ib ? -1 : ia > ib ? 1 : 0));
+    const candidates = [...subnetFree.entries()].filter(([id]) => forNewInterfaces.has(id)).sort(([ia, fa], [ib, fb]) => (fa !== fb ? fb - fa : ia < ib ? -1 : ia > ib ? 1 : 0));
     const best = candidates[0]?.[0];
     // A new interface needs its own primary address besides the pod addresses.
     const fromSubnet = best !== undefined ? subnetUnits(best, 1) : 0;
     if (best === undefined || fromSubnet <= 0) {
-      const ids = [...subnetFree.keys()].sort();
+      const ids = [...forNewInterfaces].sort();
       const need = ctx.mode === 'ips' ? '2 free addresses (the interface primary and one for pods)' : `${1 + ctx.prefixSize} free addresses (the interface primary and a /${32 - Math.log2(ctx.prefixSize)})`;
       return {
         steps,

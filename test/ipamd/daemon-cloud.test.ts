@@ -151,6 +151,26 @@ describe('exhaustion fails fast with the limit named', () => {
     expect(await exhaustedMetric(w.daemon.metricsUrl)).toBe('vpccni_pool_exhausted{limit="interfaces-per-instance"} 1');
   });
 
+  it("primary interface's subnet nearly full: assigns there only what it has, the rest on a new interface in the pod subnet, no refused call", async () => {
+    const w = await boot({ targets: { warmIpTarget: 2 } });
+    await converged(w, [2], 'boot');
+    await w.daemon.stop();
+    // Someone else takes the node subnet down to 3 free addresses.
+    const model = w.emulator.model;
+    const nodeSubnet = w.topology.nodeSubnet.id;
+    while (model.getSubnet(nodeSubnet).freeAddresses > 3) {
+      const take = Math.min(49, model.getSubnet(nodeSubnet).freeAddresses - 4);
+      model.createInterface({ subnetId: nodeSubnet, securityGroupIds: [w.topology.securityGroup.id], secondaryIpCount: take });
+    }
+    expect(model.getSubnet(nodeSubnet).freeAddresses).toBe(3);
+    await w.restart({ targets: { mode: 'ips', warmIpTarget: 10, minimumIpTarget: 0, warmEniTarget: 0, warmPrefixTarget: 0, maxEni: 0 } });
+    // 2 + 3 on the primary (its subnet's last addresses), 5 more on a new interface in the pod subnet: 10 free.
+    await converged(w, [5, 5], 'grown past the full node subnet');
+    expect(model.getSubnet(nodeSubnet).freeAddresses).toBe(0);
+    const counts = await w.metrics.cloudCallCounts();
+    expect(Object.keys(counts).filter((key) => !key.endsWith(':success'))).toEqual([]);
+  });
+
   it('pod subnet with no free address: the pod after the warm ones fails with subnet-addresses naming the subnet', async () => {
     const w = await boot({ daemon: { introspection: { host: '127.0.0.1', port: 0 }, metricsEndpoint: { host: '127.0.0.1', port: 0 } } });
     await converged(w, [9], 'boot');

@@ -685,6 +685,22 @@ describe('subnet choice', () => {
   });
 });
 
+describe('subnets of the interfaces it has', () => {
+  it('limit what is assigned on them, and are never where new interfaces go', () => {
+    // The node subnet has room, the pod subnet none: a new interface must not land in the node subnet.
+    const plan = planPool(
+      input([eni(0, { assigned: 9, subnet: 'subnet-node' })], warmEni(1), m5large, {
+        subnets: [{ subnetId: 'subnet-pods', freeAddresses: 0 }],
+        interfaceSubnets: [{ subnetId: 'subnet-node', freeAddresses: 200 }],
+      }),
+    );
+    expect(plan.steps).toEqual([]);
+    expect(plan.exhausted?.limit).toBe('subnet-addresses');
+    expect(plan.exhausted?.message).toContain('subnet-pods has 0');
+    expect(plan.exhausted?.message).not.toContain('subnet-node');
+  });
+});
+
 describe('no hot attach (Azure)', () => {
   const azure: PolicyLimits = { ...m5large, hotAttach: false, supportsPrefixes: false };
 
@@ -702,6 +718,16 @@ describe('no hot attach (Azure)', () => {
       message:
         'interfaces cannot be added to this running instance and its 2 interfaces are full (10 addresses each, 9 for pods); add network interfaces to the VM (it must be stopped) or use a larger size',
     });
+  });
+
+  it("takes from each NIC's own subnet no more than it has free, then moves on to the next NIC", () => {
+    // The primary NIC sits in a small node subnet with 3 free addresses; the second NIC in the pod subnet.
+    const nics = [eni(0, { subnet: 'subnet-node' }), eni(1, { subnet: 'subnet-pods' })];
+    const plan = planPool(input(nics, ipTargets(10, 0), azure, { subnets: [{ subnetId: 'subnet-pods', freeAddresses: 100 }], interfaceSubnets: [{ subnetId: 'subnet-node', freeAddresses: 3 }, { subnetId: 'subnet-pods', freeAddresses: 100 }] }));
+    expect(plan.steps).toEqual([
+      { kind: 'assign', interfaceId: 'eni-0', request: { kind: 'ips', count: 3 } },
+      { kind: 'assign', interfaceId: 'eni-1', request: { kind: 'ips', count: 7 } },
+    ]);
   });
 
   it('releases idle addresses but never deletes an interface it could not get back', () => {

@@ -24,11 +24,6 @@ export interface CloudProfile {
   largeInstanceType: string;
   /** Topology knobs this cloud needs (e.g. Azure VMs come with all their NICs). */
   topology: Partial<TopologyOptions>;
-  /**
-   * Whether 20 pods on the large type overflow the primary interface, so that
-   * some pod addresses live on secondary interfaces (not on Azure: a NIC holds 255).
-   */
-  podsSpillToSecondaryInterfaces: boolean;
   /** A subnet's id as this cloud's API names it (POD_SUBNET_IDS, NodeNetworkConfig). */
   subnetId(subnet: Subnet): string;
   /** ipamd's environment on a node of this cloud, talking to the emulator. */
@@ -42,7 +37,6 @@ const aws: CloudProfile = {
   defaultInstanceType: 'm5.large',
   largeInstanceType: 'm5.2xlarge',
   topology: {},
-  podsSpillToSecondaryInterfaces: true,
   subnetId: (subnet) => subnet.id,
   ipamdEnv: (topology) => ({
     CLOUD: 'aws',
@@ -62,7 +56,6 @@ const alibaba: CloudProfile = {
   defaultInstanceType: 'ecs.g7.large',
   largeInstanceType: 'ecs.g7.3xlarge',
   topology: {},
-  podsSpillToSecondaryInterfaces: true,
   subnetId: (subnet) => subnet.id,
   // Keys rather than the RAM role: the role path is covered by the adapter's own tests.
   ipamdEnv: () => ({
@@ -79,9 +72,10 @@ const azure: CloudProfile = {
   zone: '1',
   defaultInstanceType: 'Standard_D4s_v3',
   largeInstanceType: 'Standard_D8s_v3',
-  // A VM keeps the NICs it was created with: two here, both usable for pods.
-  topology: { interfacesPerInstance: 2 },
-  podsSpillToSecondaryInterfaces: false,
+  // A VM keeps the NICs it was created with: two here, both usable for pods. The node
+  // subnet is a /27, as small Azure node subnets are: once the primary NICs have taken
+  // its addresses (subnet full), the pool moves on to the second NIC in the pod subnet.
+  topology: { interfacesPerInstance: 2, nodeSubnetCidr: '10.0.0.0/27' },
   subnetId: (subnet) => armIds.subnet(subnet.vpcId, subnet.id),
   // No credential variables: DefaultAzureCredential finds the managed identity the emulated IMDS serves.
   ipamdEnv: () => ({
