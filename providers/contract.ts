@@ -140,8 +140,12 @@ export interface NodeProvider {
   /** Give addresses or prefixes back to the subnet. */
   releaseAddresses(interfaceId: string, addresses: AssignedAddresses): Promise<void>;
 
-  /** Detach (when attached), wait until detached, then delete. Idempotent. */
-  deleteInterface(interfaceId: string): Promise<void>;
+  /**
+   * Detach (when attached), wait until detached, then delete. Idempotent:
+   * resolves true when this call deleted it, false when it was already gone
+   * (another node's leak sweep, an operator), so counts stay honest.
+   */
+  deleteInterface(interfaceId: string): Promise<boolean>;
 
   /** Subnets with their free-address counts; all subnets of the VPC when ids is empty. */
   describeSubnets(vpcId: string, subnetIds: string[]): Promise<SubnetInfo[]>;

@@ -24,7 +24,8 @@ export async function cleanLeakedInterfaces(options: LeakCleanupOptions): Promis
     // Without a creation time we cannot tell a leak from an interface being attached right now.
     if (!Number.isFinite(createdAt) || options.now() - createdAt < options.graceMs) continue;
     try {
-      await options.provider.deleteInterface(nic.interfaceId);
+      // Every node sweeps: another may have deleted it first, and that one counts it.
+      if (!(await options.provider.deleteInterface(nic.interfaceId))) continue;
       deleted.push(nic.interfaceId);
       options.logger.info({ interfaceId: nic.interfaceId, createdAt: nic.tags[ownedTags.createdAt] }, 'deleted leaked interface');
     } catch (err) {

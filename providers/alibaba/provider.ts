@@ -363,7 +363,7 @@ export class AlibabaProvider implements NodeProvider {
     );
   }
 
-  async deleteInterface(interfaceId: string): Promise<void> {
+  async deleteInterface(interfaceId: string): Promise<boolean> {
     const timeout = this.options.detachTimeoutMs ?? 60_000;
     const deadline = Date.now() + timeout;
     let interval = this.options.pollIntervalMs ?? 200;
@@ -372,9 +372,9 @@ export class AlibabaProvider implements NodeProvider {
         await this.call('DeleteNetworkInterface', async (ecs, runtime) =>
           ecs.deleteNetworkInterfaceWithOptions(new ecsModule.DeleteNetworkInterfaceRequest({ regionId: await this.regionId(), networkInterfaceId: interfaceId }), runtime),
         );
-        return;
+        return true;
       } catch (err) {
-        if (isCloudError(err, 'not-found')) return;
+        if (isCloudError(err, 'not-found')) return false;
         if (!(isCloudError(err) && err.code === 'InvalidOperation.InvalidEniState')) throw err;
       }
       // Still attached: detach (also asynchronous), then wait on the cheap read until it is Available.

@@ -287,16 +287,16 @@ export class AwsProvider implements NodeProvider {
     );
   }
 
-  async deleteInterface(interfaceId: string): Promise<void> {
+  async deleteInterface(interfaceId: string): Promise<boolean> {
     const deadline = Date.now() + (this.options.detachTimeoutMs ?? 30_000);
     let interval = this.options.pollIntervalMs ?? 100;
     let detachRequested = false;
     for (;;) {
       try {
         await this.call('DeleteNetworkInterface', (ec2) => ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: interfaceId })));
-        return;
+        return true;
       } catch (err) {
-        if (isCloudError(err, 'not-found')) return;
+        if (isCloudError(err, 'not-found')) return false;
         if (!(isCloudError(err) && err.code === 'InvalidNetworkInterface.InUse')) throw err;
       }
       if (!detachRequested) {

@@ -398,14 +398,23 @@ export class AzureProvider implements NodeProvider {
     }
   }
 
-  async deleteInterface(interfaceId: string): Promise<void> {
+  async deleteInterface(interfaceId: string): Promise<boolean> {
     const { resourceGroup, names } = parseId(interfaceId, 'network interface');
+    // ARM answers a DELETE of a NIC that is not there with 204 (the first response; polls come after it).
+    let firstStatus: number | undefined;
+    const onResponse = (response: { status: number }): void => {
+      firstStatus ??= response.status;
+    };
     try {
       await this.call('DeleteNetworkInterface', ({ network }) =>
-        network.networkInterfaces.beginDeleteAndWait(resourceGroup, names[0] ?? '', this.options.lroPollIntervalMs === undefined ? {} : { updateIntervalInMs: this.options.lroPollIntervalMs }),
+        network.networkInterfaces.beginDeleteAndWait(resourceGroup, names[0] ?? '', {
+          onResponse,
+          ...(this.options.lroPollIntervalMs === undefined ? {} : { updateIntervalInMs: this.options.lroPollIntervalMs }),
+        }),
       );
+      return firstStatus !== 204;
     } catch (err) {
-      if (isCloudError(err, 'not-found')) return;
+      if (isCloudError(err, 'not-found')) return false;
       throw err;
     }
   }

@@ -153,8 +153,8 @@ for (const target of contractTargets()) {
         const [detached = ''] = await world.createDetachedInterfaces(1, tags);
         const free = async (): Promise<number> => (await world.provider.describeSubnets(world.vpcId, [])).reduce((sum, subnet) => sum + subnet.freeAddresses, 0);
         const before = await free();
-        await world.provider.deleteInterface(detached);
-        await world.provider.deleteInterface(detached);
+        expect(await world.provider.deleteInterface(detached)).toBe(true);
+        expect(await world.provider.deleteInterface(detached), 'already gone').toBe(false);
         expect(await world.provider.findInterfacesByTags(tags)).toEqual([]);
         expect((await world.provider.describeInstanceInterfaces(world.instanceId)).map((nic) => nic.interfaceId)).toContain(inUse);
         return expect((await free()) - before).toBe(1);
@@ -162,8 +162,8 @@ for (const target of contractTargets()) {
       const created = await world.provider.createInterface(request(1));
       await world.emulator?.model.settled();
       const [before] = await world.provider.describeSubnets(world.vpcId, [world.podSubnetId]);
-      await world.provider.deleteInterface(created.interfaceId);
-      await world.provider.deleteInterface(created.interfaceId);
+      expect(await world.provider.deleteInterface(created.interfaceId)).toBe(true);
+      expect(await world.provider.deleteInterface(created.interfaceId), 'already gone').toBe(false);
       const remaining = await world.provider.describeInstanceInterfaces(world.instanceId);
       expect(remaining.map((nic) => nic.interfaceId)).not.toContain(created.interfaceId);
       const [after] = await world.provider.describeSubnets(world.vpcId, [world.podSubnetId]);
