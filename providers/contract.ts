@@ -93,6 +93,18 @@ export interface SubnetInfo {
   tags: Record<string, string>;
 }
 
+/**
+ * A security group as the cloud shows it. `vpcId` is the VPC it belongs to,
+ * "" where groups are not bound to a VPC: an Azure network security group
+ * can be used by any NIC of its subscription and region, whatever its
+ * virtual network or resource group.
+ */
+export interface SecurityGroupInfo {
+  id: string;
+  vpcId: string;
+  name: string;
+}
+
 /** Ask for either addresses or prefixes; a cloud call never mixes the two. */
 export type AddressRequest =
   | { kind: 'ips'; count: number }
@@ -149,6 +161,16 @@ export interface NodeProvider {
 
   /** Subnets with their free-address counts; all subnets of the VPC when ids is empty. */
   describeSubnets(vpcId: string, subnetIds: string[]): Promise<SubnetInfo[]>;
+
+  /**
+   * The given security groups that exist, with the VPC each belongs to (even
+   * when it is not `vpcId`, the node's VPC, so callers can tell a group of
+   * another VPC from a missing one). An unknown id is absent from the answer,
+   * never an error for the others; an id that cannot name a group usable
+   * from the node's network at all (malformed, another Azure subscription or
+   * region) throws an `invalid-request` CloudError. No ids: an empty answer.
+   */
+  describeSecurityGroups(vpcId: string, ids: string[]): Promise<SecurityGroupInfo[]>;
 
   /** Interfaces carrying all the given tags, attached or not (leak cleanup). */
   findInterfacesByTags(tags: Record<string, string>): Promise<CloudInterface[]>;

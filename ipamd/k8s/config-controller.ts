@@ -1,8 +1,8 @@
 /**
  * Applies the NodeNetworkConfig that selects this node, live: on every
  * change of the node or of the configs, select (pure), validate (schema, then
- * the subnets against the cloud: they must exist, be in the node's VPC and
- * zone), and hand the resulting settings to the pool. Interfaces already
+ * the subnets and security groups against the cloud: they must exist, in the
+ * node's VPC, subnets in its zone too), and hand the resulting settings to the pool. Interfaces already
  * attached keep their subnet and groups; the next ones follow the config.
  *
  * A selected config that is invalid is reported (an Event on it and
@@ -26,6 +26,8 @@ export interface ConfigControllerOptions {
   pool: { configure(settings: PoolSettings): void };
   /** The cloud's verdict on a config's subnets: a problem, or undefined when they are fine. Throws when the cloud cannot be asked. */
   checkSubnets: (subnetIds: string[]) => Promise<string | undefined>;
+  /** The same for its security groups. */
+  checkSecurityGroups: (groupIds: string[]) => Promise<string | undefined>;
   instanceZone: () => string | undefined;
   events: Pick<EventRecorder, 'record'>;
   logger: Logger;
@@ -118,19 +120,23 @@ export class NodeConfigController {
       return;
     }
     const subnetIds = validation.spec.subnetIds ?? [];
-    if (subnetIds.length > 0) {
-      let problem: string | undefined;
-      try {
-        problem = await options.checkSubnets(subnetIds);
-      } catch (err) {
-        options.logger.warn({ config: config.name, err: (err as Error).message }, 'could not check the subnets of the NodeNetworkConfig; will retry');
-        this.scheduleRetry();
-        return;
-      }
-      if (problem) {
-        this.reject(config, version, problem);
-        return;
-      }
+    const groupIds = validation.spec.securityGroupIds ?? [];
+    let problems: Array<string | undefined>;
+    try {
+      // Both checked, so one report names every problem of the config.
+      problems = await Promise.all([
+        subnetIds.length > 0 ? options.checkSubnets(subnetIds) : undefined,
+        groupIds.length > 0 ? options.checkSecurityGroups(groupIds) : undefined,
+      ]);
+    } catch (err) {
+      options.logger.warn({ config: config.name, err: (err as Error).message }, 'could not check the subnets or security groups of the NodeNetworkConfig; will retry');
+      this.scheduleRetry();
+      return;
+    }
+    const problem = problems.filter(Boolean).join('; ');
+    if (problem) {
+      this.reject(config, version, problem);
+      return;
     }
     const settings = effectiveSettings(options.base, validation.spec);
     options.pool.configure(settings);

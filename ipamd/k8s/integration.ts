@@ -36,7 +36,7 @@ export interface KubernetesOptions {
   watch?: Partial<ReflectorTiming>;
   /** Repeated Events are patched at most this often (default 10 s). */
   eventPatchIntervalMs?: number;
-  /** Wait before checking a config's subnets again when the cloud could not be asked (default 10 s). */
+  /** Wait before checking a config's subnets and security groups again when the cloud could not be asked (default 10 s). */
   configRetryMs?: number;
 }
 
@@ -91,6 +91,7 @@ export class KubernetesIntegration {
       base: pool.settings,
       pool,
       checkSubnets: (ids) => this.checkSubnets(ids),
+      checkSecurityGroups: (ids) => this.checkSecurityGroups(ids),
       instanceZone: () => (pool.instance ?? this.bootMetadata)?.zone,
       events: this.events,
       logger: this.logger,
@@ -257,6 +258,32 @@ export class KubernetesIntegration {
       if (!subnet) problems.push(`subnet ${id} does not exist`);
       else if (subnet.vpcId && subnet.vpcId !== metadata.vpcId) problems.push(`subnet ${id} is in ${subnet.vpcId}, not in the node's ${metadata.vpcId}`);
       else if (subnet.zone && metadata.zone && subnet.zone !== metadata.zone) problems.push(`subnet ${id} is in zone ${subnet.zone}, the node in ${metadata.zone}`);
+    }
+    return problems.length > 0 ? problems.join('; ') : undefined;
+  }
+
+  /**
+   * The security groups of a config must exist and belong to the node's VPC
+   * (an interface cannot use another VPC's group). On Azure an NSG belongs to
+   * no VNet (vpcId ""): the adapter itself refuses one of another
+   * subscription or region, the only places a NIC cannot take it from.
+   */
+  private async checkSecurityGroups(ids: string[]): Promise<string | undefined> {
+    const { provider, pool } = this.deps;
+    const metadata = pool.instance ?? this.bootMetadata ?? (this.bootMetadata = await provider.instanceMetadata());
+    let groups;
+    try {
+      groups = await provider.describeSecurityGroups(metadata.vpcId, ids);
+    } catch (err) {
+      if (isCloudError(err, 'not-found') || isCloudError(err, 'invalid-request')) return `security groups ${ids.join(', ')}: ${(err as Error).message}`;
+      if (isCloudError(err)) this.cloudError(err);
+      throw err;
+    }
+    const problems: string[] = [];
+    for (const id of ids) {
+      const group = groups.find((g) => g.id === id);
+      if (!group) problems.push(`security group ${id} does not exist`);
+      else if (group.vpcId && group.vpcId !== metadata.vpcId) problems.push(`security group ${id} belongs to ${group.vpcId}, not to the node's ${metadata.vpcId}`);
     }
     return problems.length > 0 ? problems.join('; ') : undefined;
   }

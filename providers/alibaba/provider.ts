@@ -8,6 +8,7 @@ import type {
   InterfaceStatus,
   MetadataInterface,
   NodeProvider,
+  SecurityGroupInfo,
   SubnetInfo,
 } from '../contract.ts';
 import type { CallWrapper } from '../aws/provider.ts';
@@ -53,6 +54,9 @@ export interface AlibabaProviderOptions {
 export const maxAddressesOnCreate = 49;
 const pageSize = 100;
 const vSwitchPageSize = 50;
+/** DescribeSecurityGroups: at most 100 ids in SecurityGroupIds, 50 groups a page. */
+const securityGroupBatch = 100;
+const securityGroupPageSize = 50;
 const maxTags = 20;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -434,6 +438,32 @@ export class AlibabaProvider implements NodeProvider {
     const missing = subnetIds.filter((id) => !out.some((subnet) => subnet.subnetId === id));
     if (missing.length > 0) throw new CloudError({ kind: 'not-found', code: 'InvalidVSwitchId.NotFound', message: `DescribeVSwitches: vSwitch ${missing.join(', ')} does not exist`, operation: 'DescribeVSwitches' });
     return out.filter((subnet) => subnetIds.includes(subnet.subnetId));
+  }
+
+  /**
+   * SecurityGroupIds takes a JSON array; ECS leaves unknown ids out of the
+   * answer (no error), which is what the contract asks. No VpcId filter: a
+   * group of another VPC must come back to be told apart from a missing one.
+   */
+  async describeSecurityGroups(_vpcId: string, ids: string[]): Promise<SecurityGroupInfo[]> {
+    const out: SecurityGroupInfo[] = [];
+    for (let start = 0; start < ids.length; start += securityGroupBatch) {
+      const batch = ids.slice(start, start + securityGroupBatch);
+      for (let page = 1; ; page++) {
+        const output = await this.call('DescribeSecurityGroups', async (ecs, runtime) =>
+          ecs.describeSecurityGroupsWithOptions(
+            new ecsModule.DescribeSecurityGroupsRequest({ regionId: await this.regionId(), securityGroupIds: JSON.stringify(batch), pageNumber: page, pageSize: securityGroupPageSize }),
+            runtime,
+          ),
+        );
+        const list = output.body?.securityGroups?.securityGroup ?? [];
+        for (const group of list) {
+          if (group.securityGroupId) out.push({ id: group.securityGroupId, vpcId: group.vpcId ?? '', name: group.securityGroupName ?? '' });
+        }
+        if (list.length === 0 || page * securityGroupPageSize >= (output.body?.totalCount ?? 0)) break;
+      }
+    }
+    return out;
   }
 
   /** One metadata read however many calls start at once; a failed read is tried again next time. */

@@ -5,6 +5,7 @@ import {
   DeleteNetworkInterfaceCommand,
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DetachNetworkInterfaceCommand,
   EC2Client,
@@ -25,6 +26,7 @@ import type {
   InterfaceStatus,
   MetadataInterface,
   NodeProvider,
+  SecurityGroupInfo,
   SubnetInfo,
 } from '../contract.ts';
 import { CloudError, isCloudError } from '../errors.ts';
@@ -363,6 +365,24 @@ export class AwsProvider implements NodeProvider {
           freeAddresses: subnet.AvailableIpAddressCount ?? 0,
           tags: tagsOf(subnet.Tags),
         });
+      }
+      nextToken = output.NextToken || undefined;
+    } while (nextToken);
+    return out;
+  }
+
+  async describeSecurityGroups(_vpcId: string, ids: string[]): Promise<SecurityGroupInfo[]> {
+    if (ids.length === 0) return [];
+    const out: SecurityGroupInfo[] = [];
+    let nextToken: string | undefined;
+    do {
+      // A group-id filter, not GroupIds: EC2 answers GroupIds with one unknown id by InvalidGroup.NotFound for the whole batch.
+      // No vpc-id filter either: a group of another VPC must come back to be told apart from a missing one.
+      const output = await this.call('DescribeSecurityGroups', (ec2) =>
+        ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-id', Values: ids }], MaxResults: pageSize, ...(nextToken ? { NextToken: nextToken } : {}) })),
+      );
+      for (const group of output.SecurityGroups ?? []) {
+        if (group.GroupId) out.push({ id: group.GroupId, vpcId: group.VpcId ?? '', name: group.GroupName ?? '' });
       }
       nextToken = output.NextToken || undefined;
     } while (nextToken);

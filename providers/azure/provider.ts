@@ -12,6 +12,7 @@ import type {
   InstanceMetadata,
   MetadataInterface,
   NodeProvider,
+  SecurityGroupInfo,
   SubnetInfo,
 } from '../contract.ts';
 import { CloudError, isCloudError } from '../errors.ts';
@@ -464,6 +465,40 @@ export class AzureProvider implements NodeProvider {
       const { resourceGroup, names } = parseId(subnetId, 'subnet');
       const subnet = await this.call('GetSubnet', ({ network }) => network.subnets.get(resourceGroup, names[0] ?? '', names[1] ?? ''));
       out.push(await info(vnetOf(subnet.id ?? subnetId), subnet));
+    }
+    return out;
+  }
+
+  // ---- network security groups ----------------------------------------------
+
+  /**
+   * NSGs by ARM id. An NSG belongs to no virtual network (vpcId ""): a NIC can
+   * use any NSG of its own subscription and region, whatever its resource
+   * group, so those two are what is checked here; another subscription or
+   * region is an invalid-request error, a missing NSG is absent.
+   */
+  async describeSecurityGroups(_vpcId: string, ids: string[]): Promise<SecurityGroupInfo[]> {
+    if (ids.length === 0) return [];
+    const node = await this.requireNode();
+    const out: SecurityGroupInfo[] = [];
+    for (const id of ids) {
+      const invalid = (message: string): CloudError => new CloudError({ kind: 'invalid-request', code: 'InvalidResourceId', message, operation: 'GetNetworkSecurityGroup' });
+      const { subscriptionId, resourceGroup, names } = parseId(id, 'network security group');
+      const parts = id.split('/');
+      if (parts.length !== 9 || !same(parts[6], 'Microsoft.Network') || !same(parts[7], 'networkSecurityGroups')) throw invalid(`${JSON.stringify(id)} is not an Azure network security group resource id`);
+      if (!same(subscriptionId, node.subscriptionId)) throw invalid(`network security group ${id} is in subscription ${subscriptionId}: a NIC of this node (subscription ${node.subscriptionId}) cannot use it`);
+      let nsg;
+      try {
+        nsg = await this.call('GetNetworkSecurityGroup', ({ network }) => network.networkSecurityGroups.get(resourceGroup, names[0] ?? ''));
+      } catch (err) {
+        if (isCloudError(err, 'not-found')) continue;
+        throw err;
+      }
+      if (nsg.location && node.location && !same(nsg.location.replaceAll(' ', ''), node.location.replaceAll(' ', ''))) {
+        throw invalid(`network security group ${id} is in ${nsg.location}: a NIC of this node (${node.location}) cannot use it`);
+      }
+      // The id as asked (ARM may answer in another case), so callers can match it.
+      out.push({ id, vpcId: '', name: nsg.name ?? names[0] ?? '' });
     }
     return out;
   }

@@ -144,6 +144,13 @@ for (const target of contractTargets()) {
       await expectCloudError(world.provider.describeSubnets(world.vpcId, [world.missingSubnetId]), { kind: 'not-found', code: x.codes.subnetNotFound });
     });
 
+    it('describes security groups: known ones with their VPC and name, unknown ids absent without failing the others', async () => {
+      const groups = await world.provider.describeSecurityGroups(world.vpcId, [world.missingSecurityGroupId, world.securityGroupId]);
+      expect(groups).toEqual([{ id: world.securityGroupId, vpcId: world.securityGroupVpcId, name: expect.stringMatching(/\S/) }]);
+      expect(await world.provider.describeSecurityGroups(world.vpcId, [world.missingSecurityGroupId])).toEqual([]);
+      expect(await world.provider.describeSecurityGroups(world.vpcId, [])).toEqual([]);
+    });
+
     it('detaches and deletes, idempotently, and the addresses go back', async () => {
       if (!caps.hotAttach) {
         // A NIC the running VM uses cannot be deleted; a detached one goes, idempotently.

@@ -18,6 +18,8 @@ export interface ContractWorld {
   /** A subnet with only a handful of free addresses, to exhaust. */
   tinySubnetId: string;
   securityGroupId: string;
+  /** The VPC describeSecurityGroups shows for securityGroupId: "" on Azure, whose NSGs belong to no VNet. */
+  securityGroupVpcId: string;
   /** Whether an instance metadata service answers for the instance (LocalStack has none). */
   hasMetadata: boolean;
   /** The emulator behind the provider; absent against a real endpoint. */
@@ -27,6 +29,7 @@ export interface ContractWorld {
   /** Ids that look right but name nothing. */
   missingSubnetId: string;
   missingInterfaceId: string;
+  missingSecurityGroupId: string;
   /** Non-primary interfaces the instance was launched with, by subnet (clouds without hot attach). */
   launchInterfaces: Record<string, string>;
   teardown(): Promise<void>;
@@ -150,10 +153,12 @@ export const awsOnEmulator: ContractTarget = {
       podSubnetId: topology.podSubnets[0]?.id ?? '',
       tinySubnetId: tiny.id,
       securityGroupId: topology.securityGroup.id,
+      securityGroupVpcId: topology.vpc.id,
       hasMetadata: true,
       emulator,
       missingSubnetId: 'subnet-doesnotexist',
       missingInterfaceId: 'eni-0000000000000000',
+      missingSecurityGroupId: 'sg-0000000000000dead',
       launchInterfaces: {},
       async createDetachedInterfaces(count, tags) {
         const ids: string[] = [];
@@ -202,9 +207,11 @@ export function localstackTarget(endpoint: string): ContractTarget {
         podSubnetId: subnet.Subnet?.SubnetId ?? '',
         tinySubnetId: tiny.Subnet?.SubnetId ?? '',
         securityGroupId: group.GroupId ?? '',
+        securityGroupVpcId: vpcId,
         hasMetadata: false,
         missingSubnetId: 'subnet-doesnotexist',
         missingInterfaceId: 'eni-0000000000000000',
+        missingSecurityGroupId: 'sg-0000000000000dead',
         launchInterfaces: {},
         async createDetachedInterfaces(count, tags) {
           const ids: string[] = [];
@@ -303,10 +310,12 @@ export const azureOnEmulator: ContractTarget = {
       podSubnetId: subnetId(pods),
       tinySubnetId: subnetId(tiny),
       securityGroupId: armIds.nsg(topology.securityGroup.id),
+      securityGroupVpcId: '',
       hasMetadata: true,
       emulator,
       missingSubnetId: armIds.subnet(topology.vpc.id, 'subnet-doesnotexist'),
       missingInterfaceId: armIds.nic('nic-doesnotexist'),
+      missingSecurityGroupId: armIds.nsg('nsg-doesnotexist'),
       launchInterfaces: Object.fromEntries(
         nics.filter((nic) => nic.attachment?.deviceIndex !== 0).map((nic) => [subnetId(emulator.model.getSubnet(nic.subnetId)), armIds.nic(nic.id)]),
       ),
@@ -393,10 +402,12 @@ export const alibabaOnEmulator: ContractTarget = {
       podSubnetId: topology.podSubnets[0]?.id ?? '',
       tinySubnetId: tiny.id,
       securityGroupId: topology.securityGroup.id,
+      securityGroupVpcId: topology.vpc.id,
       hasMetadata: true,
       emulator,
       missingSubnetId: 'vsw-doesnotexist',
       missingInterfaceId: 'eni-0000000000000000',
+      missingSecurityGroupId: 'sg-0000000000000dead',
       launchInterfaces: {},
       async createDetachedInterfaces(count, tags) {
         const ids: string[] = [];

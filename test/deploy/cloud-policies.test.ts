@@ -154,6 +154,7 @@ function azurePermissions(source: string): string[] {
     // Long-running network operations are polled at the subscription's location (Azure-AsyncOperation, then Location).
     [/network\.\w+\.begin\w+\(/, ['Microsoft.Network/locations/operations/read', 'Microsoft.Network/locations/operationResults/read']],
     [/subnets\.(get|list)\(/, ['Microsoft.Network/virtualNetworks/subnets/read']],
+    [/networkSecurityGroups\.get\(/, ['Microsoft.Network/networkSecurityGroups/read']],
     [/virtualNetworks\.(get|list)\(/, ['Microsoft.Network/virtualNetworks/read']],
     [/virtualNetworks\.listUsage\(/, ['Microsoft.Network/virtualNetworks/usages/read']],
     [/virtualMachines\.get\(/, ['Microsoft.Compute/virtualMachines/read']],

@@ -93,6 +93,31 @@ describe('NodeNetworkConfig', () => {
     await waitFor(() => (eventsFor(w.api, 'NodeNetworkConfig', 'typo')[0]?.count ?? 0) >= 2, 3000, 'both versions reported on one event');
   });
 
+  it('checks the security groups with the cloud: unknown ones and ones of another VPC are reported and not applied', async () => {
+    const w = await start();
+    const { model } = w.world.emulator;
+    const ours = w.world.topology.securityGroup.id;
+    w.api.put('nodenetworkconfigs', configObject('groups', { securityGroupIds: [ours, 'sg-0000000000000dead'], warmIPTarget: 9 }));
+    await waitFor(() => String(statusOf(w).configError).includes('security group sg-0000000000000dead does not exist'), 3000, 'unknown group reported');
+    expect(statusOf(w).configError).toContain('NodeNetworkConfig groups not applied');
+    expect(statusOf(w).config).toBe('');
+    expect(w.world.daemon.pool.targets.warmIpTarget).not.toBe(9);
+    expect(w.world.daemon.pool.settings.podSecurityGroupIds).not.toContain('sg-0000000000000dead');
+    await waitFor(() => eventsFor(w.api, 'NodeNetworkConfig', 'groups').some((e) => e.reason === 'InvalidNodeNetworkConfig' && String(e.message).includes('sg-0000000000000dead')), 3000, 'event on the config');
+
+    const otherVpc = model.createVpc(model.getVpc(w.world.topology.vpc.id).region, ['10.99.0.0/16']);
+    const foreign = model.createSecurityGroup(otherVpc.id, 'elsewhere');
+    w.api.put('nodenetworkconfigs', configObject('groups', { securityGroupIds: [foreign.id], warmIPTarget: 9 }));
+    await waitFor(() => String(statusOf(w).configError).includes(`security group ${foreign.id} belongs to ${otherVpc.id}`), 3000, 'group of another VPC reported');
+    expect(w.world.daemon.pool.settings.podSecurityGroupIds).not.toContain(foreign.id);
+
+    // A group of the node's VPC: applied, and the error is gone.
+    const extra = model.createSecurityGroup(w.world.topology.vpc.id, 'pods');
+    w.api.put('nodenetworkconfigs', configObject('groups', { securityGroupIds: [ours, extra.id], warmIPTarget: 9 }));
+    await waitFor(() => statusOf(w).config === 'groups' && statusOf(w).configError === '', 3000, 'valid groups applied');
+    expect(w.world.daemon.pool.settings.podSecurityGroupIds).toEqual([ours, extra.id]);
+  });
+
   it("lets the node's annotation pick its config, and reports an annotation that names none", async () => {
     const w = await start({
       node: nodeObject({}, { 'vpc-cni.io/node-network-config': 'special' }),

@@ -5,7 +5,7 @@ import type { FaceContext, FaceResponse } from '../ec2/face.ts';
 import { ArmError, armErrorResponse, armResponse, statusForCode, toArmError } from './errors.ts';
 import { armResourceGroup, armSubscriptionId } from './ids.ts';
 import { normalizeLocation, putNic, validNicName } from './nic-put.ts';
-import { nicJson, skuJson, subnetJson, usageJson, vnetJson } from './resources.ts';
+import { nicJson, nsgJson, skuJson, subnetJson, usageJson, vnetJson } from './resources.ts';
 import { ArmState, type AsyncOperation } from './state.ts';
 
 /**
@@ -73,6 +73,11 @@ export class ArmFace {
           PUT: { action: 'NetworkInterfaces_CreateOrUpdate', handler: (r, [name]) => this.putNic(r, name ?? '') },
           DELETE: { action: 'NetworkInterfaces_Delete', handler: (r, [name]) => this.deleteNic(r, name ?? '') },
         },
+      },
+      {
+        pattern: [...network, 'networkSecurityGroups', '*'],
+        apiVersions: networkApiVersions,
+        methods: { GET: { action: 'NetworkSecurityGroups_Get', handler: (_r, [name]) => this.getNsg(name ?? '') } },
       },
       { pattern: [...network, 'virtualNetworks', '*'], apiVersions: networkApiVersions, methods: { GET: { action: 'VirtualNetworks_Get', handler: (_r, [vnet]) => this.getVnet(vnet ?? '') } } },
       {
@@ -318,6 +323,15 @@ export class ArmFace {
     }
     if (operation.error) return armErrorResponse(new ArmError(400, operation.error.code, operation.error.message));
     return armResponse(204, undefined);
+  }
+
+  // ---- network security groups -------------------------------------------
+
+  private getNsg(name: string): FaceResponse {
+    // ARM names are case-insensitive; the model's ids are lower case.
+    const group = this.context.model.listSecurityGroups().find((candidate) => candidate.id === name.toLowerCase());
+    if (!group) throw this.notFound('Microsoft.Network/networkSecurityGroups', name);
+    return armResponse(200, nsgJson(group, this.context.model.getVpc(group.vpcId).region));
   }
 
   // ---- virtual networks --------------------------------------------------

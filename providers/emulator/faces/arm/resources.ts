@@ -1,6 +1,6 @@
 import { parseCidr } from '../../model/addresses.ts';
 import type { InstanceTypeInfo } from '../../model/catalog.ts';
-import type { CloudModel, NetworkInterface, Subnet, Vpc } from '../../model/cloud.ts';
+import type { CloudModel, NetworkInterface, SecurityGroup, Subnet, Vpc } from '../../model/cloud.ts';
 import { armIds, armMac, stableGuid } from './ids.ts';
 import type { ArmState } from './state.ts';
 
@@ -42,6 +42,23 @@ export function vnetJson(vpc: Vpc, subnets: Subnet[]): Json {
       subnets: subnets.map(subnetJson),
       virtualNetworkPeerings: [],
       enableDdosProtection: false,
+    },
+  };
+}
+
+/** An NSG of a model security group: in its VPC's region, rules left out (the adapter reads none). */
+export function nsgJson(group: SecurityGroup, location: string): Json {
+  return {
+    name: group.id,
+    id: armIds.nsg(group.id),
+    etag: `W/"${stableGuid(`etag:${group.id}`)}"`,
+    type: 'Microsoft.Network/networkSecurityGroups',
+    location,
+    tags: { ...group.tags },
+    properties: {
+      provisioningState: 'Succeeded',
+      resourceGuid: stableGuid(group.id),
+      securityRules: [],
     },
   };
 }

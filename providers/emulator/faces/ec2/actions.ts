@@ -284,6 +284,48 @@ const describeSubnets: Handler = (model, params) => {
   };
 };
 
+const describeSecurityGroups: Handler = (model, params) => {
+  const ids = params.list('GroupId');
+  const filters = params.filters();
+  let groups = model.listSecurityGroups();
+  if (ids.length > 0) {
+    // As EC2: one unknown id in GroupId.N fails the whole call (a group-id filter does not).
+    const missing = ids.filter((id) => !groups.some((group) => group.id === id));
+    if (missing.length > 0) throw new ModelError('SecurityGroupNotFound', `The security group '${missing.join(', ')}' does not exist`);
+    groups = groups.filter((group) => ids.includes(group.id));
+  }
+  const description = (name: string): string => `security group ${name}`;
+  const matching = groups.filter((group) =>
+    matchesFilters(
+      filters,
+      (name) =>
+        ({
+          'group-id': [group.id],
+          'group-name': [group.name],
+          'vpc-id': [group.vpcId],
+          'owner-id': [ownerId],
+          description: [description(group.name)],
+        })[name],
+      group.tags,
+    ),
+  );
+  const paged = page(matching, params, [5, 1000]);
+  return {
+    securityGroupInfo: paged.items.map((group) => ({
+      ownerId,
+      groupId: group.id,
+      groupName: group.name,
+      groupDescription: description(group.name),
+      vpcId: group.vpcId,
+      securityGroupArn: `arn:aws:ec2:${model.getVpc(group.vpcId).region}:${ownerId}:security-group/${group.id}`,
+      ipPermissions: [],
+      ipPermissionsEgress: [],
+      tagSet: Object.entries(group.tags).map(([key, value]) => ({ key, value })),
+    })),
+    nextToken: paged.nextToken,
+  };
+};
+
 const describeInstanceTypes: Handler = (model, params) => {
   const names = params.list('InstanceType');
   if (names.length === 0 && params.filters().length === 0 && params.optional('MaxResults') === undefined) {
@@ -371,6 +413,7 @@ export const ec2Actions: Record<string, Handler> = {
   DeleteNetworkInterface: deleteNetworkInterface,
   CreateTags: createTags,
   DescribeSubnets: describeSubnets,
+  DescribeSecurityGroups: describeSecurityGroups,
   DescribeInstanceTypes: describeInstanceTypes,
   DescribeInstances: describeInstances,
 };

@@ -399,6 +399,65 @@ const describeVSwitches: Handler = (model, params) => {
   };
 };
 
+/** SecurityGroupIds is a JSON array of up to 100 ids, not a `.N` list. */
+function securityGroupIdsParam(params: RpcParams): string[] | undefined {
+  const raw = params.optional('SecurityGroupIds');
+  if (raw === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw invalid('SecurityGroupIds', 'Expected a JSON array of security group ids.');
+  }
+  if (!Array.isArray(parsed) || !parsed.every((id): id is string => typeof id === 'string' && id !== '')) throw invalid('SecurityGroupIds', 'Expected a JSON array of security group ids.');
+  if (parsed.length > 100) throw invalid('SecurityGroupIds', 'At most 100 ids are allowed.');
+  return parsed;
+}
+
+/** Unknown ids are left out of the answer, not an error, as on ECS. */
+const describeSecurityGroups: Handler = (model, params) => {
+  const regionId = region(params);
+  const ids = securityGroupIdsParam(params);
+  const single = params.optional('SecurityGroupId');
+  const vpcId = params.optional('VpcId');
+  const name = params.optional('SecurityGroupName');
+  const byNextToken = params.has('NextToken') || params.has('MaxResults');
+  const pageNumber = params.int('PageNumber', 1, 1_000_000) ?? 1;
+  const pageSize = params.int('PageSize', 1, 50) ?? 10;
+  const regionOf = regionOfVpc(model);
+  const matching = model
+    .listSecurityGroups()
+    .filter(
+      (group) =>
+        regionOf(group.vpcId) === regionId &&
+        (ids === undefined || ids.includes(group.id)) &&
+        (single === undefined || group.id === single) &&
+        (vpcId === undefined || group.vpcId === vpcId) &&
+        (name === undefined || group.name === name),
+    );
+  // Two paging styles, as DescribeNetworkInterfaces: NextToken/MaxResults, or PageNumber/PageSize (the default, 10 a page).
+  const paged = byNextToken ? tokenPage(matching, params, [10, 100], 10) : { items: matching.slice((pageNumber - 1) * pageSize, pageNumber * pageSize), nextToken: '' };
+  return {
+    RegionId: regionId,
+    TotalCount: matching.length,
+    PageNumber: byNextToken ? 1 : pageNumber,
+    PageSize: byNextToken ? paged.items.length : pageSize,
+    NextToken: paged.nextToken,
+    SecurityGroups: {
+      SecurityGroup: paged.items.map((group) => ({
+        SecurityGroupId: group.id,
+        SecurityGroupName: group.name,
+        SecurityGroupType: 'normal',
+        Description: '',
+        VpcId: group.vpcId,
+        ResourceGroupId: '',
+        ServiceManaged: false,
+        Tags: tagsJson(group.tags),
+      })),
+    },
+  };
+};
+
 const describeInstanceTypes: Handler = (model, params) => {
   const names = params.list('InstanceTypes', 10);
   const family = params.optional('InstanceTypeFamily');
@@ -465,5 +524,6 @@ export const ecsActions: Record<string, Handler> = {
   AssignPrivateIpAddresses: assignPrivateIpAddresses,
   UnassignPrivateIpAddresses: unassignPrivateIpAddresses,
   DescribeVSwitches: describeVSwitches,
+  DescribeSecurityGroups: describeSecurityGroups,
   TagResources: tagResources,
 };
