@@ -15,6 +15,7 @@ import type { PoolSettings } from '../pool/manager.ts';
 import type { EventRecorder } from './events.ts';
 import { effectiveSettings, selectNodeNetworkConfig, validateSpec } from './node-config.ts';
 import { apiGroup, apiVersion, configAnnotation, nodeNetworkConfigKind, type NodeInfo, type NodeNetworkConfigObject } from './resources.ts';
+import { CoalescedRun } from '../coalesced-run.ts';
 
 export interface ConfigControllerOptions {
   nodeName: string;
@@ -47,8 +48,10 @@ export class NodeConfigController {
   private error = '';
   /** Verdicts on config versions already found invalid (reported once per version). */
   private readonly rejected = new Map<string, string>();
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly evaluations = new CoalescedRun(
+    () => this.evaluateOnce().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'evaluating the NodeNetworkConfig failed')),
+    () => !this.stopped,
+  );
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -60,21 +63,7 @@ export class NodeConfigController {
 
   /** Re-evaluates (coalesced with one already running). */
   evaluate(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.evaluateOnce().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'evaluating the NodeNetworkConfig failed'));
-        } while (this.again && !this.stopped);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.evaluations.run();
   }
 
   stop(): void {

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { PlanStep, PoolTargets } from '../types.ts';
 import { planPool } from './policy.ts';
+import { CoalescedRun } from '../coalesced-run.ts';
 
 export interface PoolManagerOptions {
   provider: NodeProvider;
@@ -86,8 +87,7 @@ export class PoolManager {
   private metadata: InstanceMetadata | undefined;
   private limits: InstanceLimits | undefined;
   private subnets: { at: number; ids: string; list: SubnetInfo[] } | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly plans = new CoalescedRun(() => this.runOnce());
   private pendingInterfaces = 0;
   /** When ipamd itself last changed an address or interface, by address / interface id. */
   private readonly recentChanges = new Map<string, number>();
@@ -153,21 +153,7 @@ export class PoolManager {
 
   /** Runs a plan now (coalesced with one already running). */
   reconcile(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.runOnce();
-        } while (this.again);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.plans.run();
   }
 
   /** Re-reads the metadata service and takes what it shows as the truth, but for fresh changes of our own. */

@@ -6,7 +6,8 @@ import { AwsProvider } from '../../providers/aws/provider.ts';
 import { AzureProvider } from '../../providers/azure/provider.ts';
 import { Emulator } from '../../providers/emulator/emulator.ts';
 import { armIds } from '../../providers/emulator/faces/arm/ids.ts';
-import { buildTopology } from '../../providers/emulator/topology.ts';
+import type { Instance } from '../../providers/emulator/model/cloud.ts';
+import { buildTopology, type Topology } from '../../providers/emulator/topology.ts';
 
 /** What the contract suite needs from a cloud it runs against. */
 export interface ContractWorld {
@@ -131,48 +132,17 @@ export const awsOnEmulator: ContractTarget = {
   capabilities: awsCapabilities,
   expected: awsExpectations,
   async setup(options = {}) {
-    const emulator = new Emulator();
-    const topology = await buildTopology(emulator.model, { nodes: 1, instanceType: 'm5.large' });
-    const tiny = emulator.model.createSubnet(topology.vpc.id, '10.0.250.0/28', topology.nodeSubnet.zone, { Name: 'tiny' });
-    const { url } = await emulator.listen();
-    const instance = topology.instances[0];
-    if (!instance) throw new Error('topology has no instance');
-    const provider = new AwsProvider({
-      region: topology.vpc.region,
-      ec2Endpoint: url,
-      imdsEndpoint: `${url}/_instance/${instance.id}`,
-      credentials,
-      maxAttempts: options.maxAttempts ?? 3,
-      pollIntervalMs: 5,
+    return hotAttachWorld({ cloud: 'aws', instanceType: 'm5.large', missingSubnetId: 'subnet-doesnotexist' }, ({ url, instance, topology }) => {
+      const provider = new AwsProvider({
+        region: topology.vpc.region,
+        ec2Endpoint: url,
+        imdsEndpoint: `${url}/_instance/${instance.id}`,
+        credentials,
+        maxAttempts: options.maxAttempts ?? 3,
+        pollIntervalMs: 5,
+      });
+      return { provider, close: () => provider.destroy() };
     });
-    return {
-      provider,
-      instanceId: instance.id,
-      instanceType: instance.type,
-      vpcId: topology.vpc.id,
-      podSubnetId: topology.podSubnets[0]?.id ?? '',
-      tinySubnetId: tiny.id,
-      securityGroupId: topology.securityGroup.id,
-      securityGroupVpcId: topology.vpc.id,
-      hasMetadata: true,
-      emulator,
-      missingSubnetId: 'subnet-doesnotexist',
-      missingInterfaceId: 'eni-0000000000000000',
-      missingSecurityGroupId: 'sg-0000000000000dead',
-      launchInterfaces: {},
-      async createDetachedInterfaces(count, tags) {
-        const ids: string[] = [];
-        for (let i = 0; i < count; i++) {
-          ids.push(emulator.model.createInterface({ subnetId: topology.podSubnets[1]?.id ?? '', securityGroupIds: [topology.securityGroup.id], tags }).id);
-        }
-        return ids;
-      },
-      async teardown() {
-        provider.destroy();
-        await emulator.model.settled();
-        await emulator.close();
-      },
-    };
   },
 };
 
@@ -380,49 +350,61 @@ export const alibabaOnEmulator: ContractTarget = {
     sdkAttempts: 1,
   },
   async setup() {
-    const emulator = new Emulator({ cloud: 'alibaba' });
-    const topology = await buildTopology(emulator.model, { nodes: 1, instanceType: 'ecs.g7.xlarge', region: 'cn-hangzhou', zone: 'cn-hangzhou-k' });
-    const tiny = emulator.model.createSubnet(topology.vpc.id, '10.0.250.0/28', topology.nodeSubnet.zone, { Name: 'tiny' });
-    const { url } = await emulator.listen();
-    const instance = topology.instances[0];
-    if (!instance) throw new Error('topology has no instance');
-    const credential = new alibabaCredentials.default(new alibabaCredentials.Config({ type: 'access_key', accessKeyId: 'test', accessKeySecret: 'test' }));
-    const provider = new AlibabaProvider({
-      ecsEndpoint: url,
-      metadataEndpoint: `${url}/_instance/${instance.id}`,
-      metadataHardened: true,
-      credential,
-      pollIntervalMs: 5,
-    });
-    return {
-      provider,
-      instanceId: instance.id,
-      instanceType: instance.type,
-      vpcId: topology.vpc.id,
-      podSubnetId: topology.podSubnets[0]?.id ?? '',
-      tinySubnetId: tiny.id,
-      securityGroupId: topology.securityGroup.id,
-      securityGroupVpcId: topology.vpc.id,
-      hasMetadata: true,
-      emulator,
-      missingSubnetId: 'vsw-doesnotexist',
-      missingInterfaceId: 'eni-0000000000000000',
-      missingSecurityGroupId: 'sg-0000000000000dead',
-      launchInterfaces: {},
-      async createDetachedInterfaces(count, tags) {
-        const ids: string[] = [];
-        for (let i = 0; i < count; i++) {
-          ids.push(emulator.model.createInterface({ subnetId: topology.podSubnets[1]?.id ?? '', securityGroupIds: [topology.securityGroup.id], tags }).id);
-        }
-        return ids;
+    return hotAttachWorld(
+      { cloud: 'alibaba', instanceType: 'ecs.g7.xlarge', region: 'cn-hangzhou', zone: 'cn-hangzhou-k', missingSubnetId: 'vsw-doesnotexist' },
+      ({ url, instance }) => {
+        const credential = new alibabaCredentials.default(new alibabaCredentials.Config({ type: 'access_key', accessKeyId: 'test', accessKeySecret: 'test' }));
+        const provider = new AlibabaProvider({ ecsEndpoint: url, metadataEndpoint: `${url}/_instance/${instance.id}`, metadataHardened: true, credential, pollIntervalMs: 5 });
+        return { provider, close: () => undefined };
       },
-      async teardown() {
-        await emulator.model.settled();
-        await emulator.close();
-      },
-    };
+    );
   },
 };
+
+/**
+ * The world of a cloud whose ids are the model's own (AWS, Alibaba): one node,
+ * a tiny subnet to exhaust, and the adapter `connect` builds, pointed at the emulator.
+ */
+async function hotAttachWorld(
+  shape: { cloud: 'aws' | 'alibaba'; instanceType: string; region?: string; zone?: string; missingSubnetId: string },
+  connect: (emulated: { url: string; instance: Instance; topology: Topology }) => { provider: NodeProvider; close(): void },
+): Promise<ContractWorld> {
+  const emulator = new Emulator({ cloud: shape.cloud });
+  const topology = await buildTopology(emulator.model, { nodes: 1, instanceType: shape.instanceType, ...(shape.region ? { region: shape.region } : {}), ...(shape.zone ? { zone: shape.zone } : {}) });
+  const tiny = emulator.model.createSubnet(topology.vpc.id, '10.0.250.0/28', topology.nodeSubnet.zone, { Name: 'tiny' });
+  const { url } = await emulator.listen();
+  const instance = topology.instances[0];
+  if (!instance) throw new Error('topology has no instance');
+  const { provider, close } = connect({ url, instance, topology });
+  return {
+    provider,
+    instanceId: instance.id,
+    instanceType: instance.type,
+    vpcId: topology.vpc.id,
+    podSubnetId: topology.podSubnets[0]?.id ?? '',
+    tinySubnetId: tiny.id,
+    securityGroupId: topology.securityGroup.id,
+    securityGroupVpcId: topology.vpc.id,
+    hasMetadata: true,
+    emulator,
+    missingSubnetId: shape.missingSubnetId,
+    missingInterfaceId: 'eni-0000000000000000',
+    missingSecurityGroupId: 'sg-0000000000000dead',
+    launchInterfaces: {},
+    async createDetachedInterfaces(count, tags) {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        ids.push(emulator.model.createInterface({ subnetId: topology.podSubnets[1]?.id ?? '', securityGroupIds: [topology.securityGroup.id], tags }).id);
+      }
+      return ids;
+    },
+    async teardown() {
+      close();
+      await emulator.model.settled();
+      await emulator.close();
+    },
+  };
+}
 
 export function contractTargets(): ContractTarget[] {
   const targets = [awsOnEmulator, azureOnEmulator, alibabaOnEmulator];

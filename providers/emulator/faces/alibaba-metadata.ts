@@ -3,7 +3,8 @@ import { numberToIp, parseCidr } from '../../ipv4.ts';
 import type { CloudModel, Instance, NetworkInterface } from '../model/cloud.ts';
 import { alibabaOwnerId } from './ecs/actions.ts';
 import type { FaceResponse } from './ec2/face.ts';
-import type { ImdsRequest, ImdsTokens } from './aws-imds.ts';
+import type { ImdsTokens } from './aws-imds.ts';
+import { header, notFound, serveMetadataTree, text, type MetadataRequest, type MetadataTree } from './metadata-tree.ts';
 
 /** The RAM role every emulated ECS instance assumes (ram/security-credentials/). */
 export const alibabaNodeRoleName = 'vpc-cni-node-role';
@@ -13,11 +14,8 @@ export interface AlibabaMetadataOptions {
   tokensRequired: boolean;
 }
 
-const text = (status: number, body: string): FaceResponse => ({ status, headers: { 'content-type': 'text/plain' }, body });
-const notFound = (): FaceResponse => text(404, 'Not Found');
 
 /** A directory: children that are directories are listed with a trailing '/'. */
-type Tree = { [name: string]: string | Tree | (() => string) };
 
 const netmask = (cidr: string): string => {
   const { prefixLength } = parseCidr(cidr);
@@ -27,10 +25,10 @@ const netmask = (cidr: string): string => {
 /** ECS prints times to the second: 2019-12-25T12:31:31Z. */
 const ecsTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function interfaceTree(model: CloudModel, nic: NetworkInterface): Tree {
+function interfaceTree(model: CloudModel, nic: NetworkInterface): MetadataTree {
   const subnet = model.getSubnet(nic.subnetId);
   const vpc = model.getVpc(nic.vpcId);
-  const tree: Tree = {
+  const tree: MetadataTree = {
     gateway: subnet.gateway,
     netmask: netmask(subnet.cidr),
     'network-interface-id': nic.id,
@@ -59,11 +57,11 @@ function roleCredentials(now: number): string {
   });
 }
 
-function metadataTree(model: CloudModel, instance: Instance): Tree {
+function metadataTree(model: CloudModel, instance: Instance): MetadataTree {
   const attached = model.attachedInterfaces(instance.id);
   const primary = attached.find((nic) => nic.id === instance.primaryInterfaceId);
   const subnet = model.getSubnet(instance.subnetId);
-  const macs: Tree = {};
+  const macs: MetadataTree = {};
   for (const nic of attached) macs[nic.mac] = interfaceTree(model, nic);
   return {
     'dns-conf': { nameservers: '100.100.2.136\n100.100.2.138' },
@@ -87,26 +85,6 @@ function metadataTree(model: CloudModel, instance: Instance): Tree {
   };
 }
 
-function lookup(tree: Tree, segments: string[]): string | Tree | undefined {
-  let node: string | Tree | (() => string) | undefined = tree;
-  for (const segment of segments) {
-    if (node === undefined || typeof node !== 'object') return undefined;
-    node = Object.hasOwn(node, segment) ? node[segment] : undefined;
-  }
-  return typeof node === 'function' ? node() : node;
-}
-
-function listing(tree: Tree): string {
-  return Object.entries(tree)
-    .map(([name, child]) => (typeof child === 'object' ? `${name}/` : name))
-    .join('\n');
-}
-
-const header = (request: ImdsRequest, name: string): string | undefined => {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
-
 /**
  * The ECS instance metadata service (http://100.100.100.200). Normal mode
  * answers plain GETs; hardened mode hands out a token on
@@ -114,7 +92,7 @@ const header = (request: ImdsRequest, name: string): string | undefined => {
  * GETs carry in `X-aliyun-ecs-metadata-token`. A wrong or expired token is
  * refused in both modes; a missing one only when tokens are required.
  */
-export function handleAlibabaMetadata(model: CloudModel, tokens: ImdsTokens, instanceId: string, request: ImdsRequest, options: AlibabaMetadataOptions): FaceResponse {
+export function handleAlibabaMetadata(model: CloudModel, tokens: ImdsTokens, instanceId: string, request: MetadataRequest, options: AlibabaMetadataOptions): FaceResponse {
   let instance: Instance;
   try {
     instance = model.getInstance(instanceId);
@@ -133,18 +111,5 @@ export function handleAlibabaMetadata(model: CloudModel, tokens: ImdsTokens, ins
   const token = header(request, 'x-aliyun-ecs-metadata-token');
   if (token !== undefined && !tokens.valid(token, instance.id)) return text(401, 'Unauthorized');
   if (token === undefined && options.tokensRequired) return text(403, 'Forbidden');
-  if (request.path === '/latest/meta-data' || request.path === '/latest/meta-data/') return text(200, listing(metadataTree(model, instance)));
-  if (!request.path.startsWith('/latest/meta-data/')) return notFound();
-  const segments = request.path.slice('/latest/meta-data/'.length).split('/');
-  const isDirectory = segments[segments.length - 1] === '';
-  if (isDirectory) segments.pop();
-  let decoded: string[];
-  try {
-    decoded = segments.map(decodeURIComponent);
-  } catch {
-    return notFound();
-  }
-  const node = lookup(metadataTree(model, instance), decoded);
-  if (node === undefined) return notFound();
-  return text(200, typeof node === 'string' ? node : listing(node));
+  return serveMetadataTree(request.path, () => metadataTree(model, instance));
 }

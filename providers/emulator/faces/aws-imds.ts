@@ -3,6 +3,7 @@ import type { CloudModel, Instance, NetworkInterface } from '../model/cloud.ts';
 import type { Clock } from '../model/cloud.ts';
 import { ownerId } from './ec2/actions.ts';
 import type { FaceResponse } from './ec2/face.ts';
+import { header, notFound, serveMetadataTree, text, type MetadataRequest, type MetadataTree } from './metadata-tree.ts';
 
 /** IMDSv2 session tokens: PUT /latest/api/token, then GETs carry the token. */
 export class ImdsTokens {
@@ -28,16 +29,14 @@ export class ImdsTokens {
   }
 }
 
-const text = (status: number, body: string): FaceResponse => ({ status, headers: { 'content-type': 'text/plain' }, body });
-const notFound = (): FaceResponse => text(404, 'Not Found');
 
 /** A directory listing: children that are directories end in '/'. */
-type Tree = { [name: string]: string | Tree };
 
-function interfaceTree(model: CloudModel, nic: NetworkInterface): Tree {
+
+function interfaceTree(model: CloudModel, nic: NetworkInterface): MetadataTree {
   const subnet = model.getSubnet(nic.subnetId);
   const vpc = model.getVpc(nic.vpcId);
-  const tree: Tree = {
+  const tree: MetadataTree = {
     'device-number': String(nic.attachment?.deviceIndex ?? 0),
     'interface-id': nic.id,
     'local-ipv4s': [nic.primaryIp, ...nic.secondaryIps].join('\n'),
@@ -55,10 +54,10 @@ function interfaceTree(model: CloudModel, nic: NetworkInterface): Tree {
   return tree;
 }
 
-function metadataTree(model: CloudModel, instance: Instance): Tree {
+function metadataTree(model: CloudModel, instance: Instance): MetadataTree {
   const attached = model.attachedInterfaces(instance.id);
   const primary = attached.find((nic) => nic.id === instance.primaryInterfaceId);
-  const macs: Tree = {};
+  const macs: MetadataTree = {};
   for (const nic of attached) macs[nic.mac] = interfaceTree(model, nic);
   return {
     'ami-id': 'ami-0123456789abcdef0',
@@ -73,34 +72,8 @@ function metadataTree(model: CloudModel, instance: Instance): Tree {
   };
 }
 
-function lookup(tree: Tree, segments: string[]): string | Tree | undefined {
-  let node: string | Tree | undefined = tree;
-  for (const segment of segments) {
-    if (node === undefined || typeof node === 'string') return undefined;
-    node = Object.hasOwn(node, segment) ? node[segment] : undefined;
-  }
-  return node;
-}
-
-function listing(tree: Tree): string {
-  return Object.entries(tree)
-    .map(([name, child]) => (typeof child === 'string' ? name : `${name}/`))
-    .join('\n');
-}
-
-export interface ImdsRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-const header = (request: ImdsRequest, name: string): string | undefined => {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
-
 /** The EC2 instance metadata service (IMDSv2 only: tokens are required). */
-export function handleAwsImds(model: CloudModel, tokens: ImdsTokens, instanceId: string, request: ImdsRequest): FaceResponse {
+export function handleAwsImds(model: CloudModel, tokens: ImdsTokens, instanceId: string, request: MetadataRequest): FaceResponse {
   let instance: Instance;
   try {
     instance = model.getInstance(instanceId);
@@ -117,18 +90,5 @@ export function handleAwsImds(model: CloudModel, tokens: ImdsTokens, instanceId:
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'Method Not Allowed');
   if (!tokens.valid(header(request, 'x-aws-ec2-metadata-token'), instance.id)) return text(401, 'Unauthorized');
-  if (request.path === '/latest/meta-data' || request.path === '/latest/meta-data/') return text(200, listing(metadataTree(model, instance)));
-  if (!request.path.startsWith('/latest/meta-data/')) return notFound();
-  const segments = request.path.slice('/latest/meta-data/'.length).split('/');
-  const isDirectory = segments[segments.length - 1] === '';
-  if (isDirectory) segments.pop();
-  let decoded: string[];
-  try {
-    decoded = segments.map(decodeURIComponent);
-  } catch {
-    return notFound();
-  }
-  const node = lookup(metadataTree(model, instance), decoded);
-  if (node === undefined) return notFound();
-  return text(200, typeof node === 'string' ? node : listing(node));
+  return serveMetadataTree(request.path, () => metadataTree(model, instance));
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock, CloudModel, Instance } from '../model/cloud.ts';
 import { parseCidr, numberToIp } from '../model/addresses.ts';
 import { armIds, armResourceGroup, armSubscriptionId, imdsMac, stableGuid } from './arm/ids.ts';
-import type { ImdsRequest } from './aws-imds.ts';
+import { header, type MetadataRequest } from './metadata-tree.ts';
 import type { FaceResponse } from './ec2/face.ts';
 
 /**
@@ -12,7 +12,7 @@ import type { FaceResponse } from './ec2/face.ts';
  * ManagedIdentityCredential uses. Every request needs `Metadata: true`.
  */
 
-export interface AzureImdsRequest extends ImdsRequest {
+export interface AzureImdsRequest extends MetadataRequest {
   query: URLSearchParams;
 }
 
@@ -22,11 +22,6 @@ const newestVersions = instanceVersions.slice(-3).reverse();
 
 const json = (status: number, value: unknown): FaceResponse => ({ status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(value) });
 const notFound = (): FaceResponse => json(404, { error: 'Not found' });
-
-const header = (request: ImdsRequest, name: string): string | undefined => {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
 
 type Doc = string | number | boolean | Doc[] | { [key: string]: Doc };
 
