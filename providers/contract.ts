@@ -127,6 +127,9 @@ export interface AssignedAddresses {
   prefixes: string[];
 }
 
+/** Wraps every cloud call of an adapter (which throws CloudError): ipamd puts its shared rate limiter, retries and metrics here. */
+export type CallWrapper = <T>(operation: string, call: () => Promise<T>) => Promise<T>;
+
 export interface NodeProvider {
   readonly cloud: CloudName;
 

@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import type { CallWrapper } from '../../providers/aws/provider.ts';
+import type { CallWrapper } from '../../providers/contract.ts';
 import { isCloudError } from '../../providers/errors.ts';
 
 export interface CallGateOptions {

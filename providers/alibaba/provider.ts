@@ -10,8 +10,8 @@ import type {
   NodeProvider,
   SecurityGroupInfo,
   SubnetInfo,
+  CallWrapper,
 } from '../contract.ts';
-import type { CallWrapper } from '../aws/provider.ts';
 import { CloudError, isCloudError } from '../errors.ts';
 import { toCloudError, type ErrorContext } from './errors.ts';
 import { AlibabaMetadataClient } from './metadata.ts';

@@ -28,13 +28,11 @@ import type {
   NodeProvider,
   SecurityGroupInfo,
   SubnetInfo,
+  CallWrapper,
 } from '../contract.ts';
 import { CloudError, isCloudError } from '../errors.ts';
 import { toCloudError } from './errors.ts';
 import { ImdsClient } from './imds.ts';
-
-/** Wraps every cloud call (which throws CloudError): ipamd puts its shared rate limiter, retries and metrics here. */
-export type CallWrapper = <T>(operation: string, call: () => Promise<T>) => Promise<T>;
 
 export interface AwsProviderOptions {
   /** Region; read from instance metadata when absent. */

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient, type NetworkInterface as ArmNic, type NetworkInterfaceIPConfiguration } from '@azure/arm-network';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import type { CallWrapper } from '../aws/provider.ts';
 import type {
   AddressRequest,
   AssignedAddresses,
@@ -14,6 +13,7 @@ import type {
   NodeProvider,
   SecurityGroupInfo,
   SubnetInfo,
+  CallWrapper,
 } from '../contract.ts';
 import { CloudError, isCloudError } from '../errors.ts';
 import { toCloudError } from './errors.ts';
