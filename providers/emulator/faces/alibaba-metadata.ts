@@ -4,7 +4,7 @@ import type { CloudModel, Instance, NetworkInterface } from '../model/cloud.ts';
 import { alibabaOwnerId } from './ecs/actions.ts';
 import type { FaceResponse } from './ec2/face.ts';
 import type { ImdsTokens } from './aws-imds.ts';
-import { header, notFound, serveMetadataTree, text, type MetadataRequest, type MetadataTree } from './metadata-tree.ts';
+import { header, issueMetadataToken, notFound, serveMetadataTree, text, type MetadataRequest, type MetadataTree } from './metadata-tree.ts';
 
 /** The RAM role every emulated ECS instance assumes (ram/security-credentials/). */
 export const alibabaNodeRoleName = 'vpc-cni-node-role';
@@ -99,14 +99,7 @@ export function handleAlibabaMetadata(model: CloudModel, tokens: ImdsTokens, ins
   } catch {
     return notFound();
   }
-  if (request.path === '/latest/api/token') {
-    if (request.method !== 'PUT') return text(405, 'Method Not Allowed');
-    const rawTtl = header(request, 'x-aliyun-ecs-metadata-token-ttl-seconds') ?? '';
-    // Decimal digits only: Number() would also take '1e3', '0x10' and ' '.
-    const ttl = /^\d{1,6}$/.test(rawTtl) ? Number(rawTtl) : NaN;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 21600) return text(400, 'Bad Request');
-    return { status: 200, headers: { 'content-type': 'text/plain', 'x-aliyun-ecs-metadata-token-ttl-seconds': String(ttl) }, body: tokens.issue(instance.id, ttl) };
-  }
+  if (request.path === '/latest/api/token') return issueMetadataToken(request, tokens, instance.id, 'x-aliyun-ecs-metadata-token-ttl-seconds');
   if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'Method Not Allowed');
   const token = header(request, 'x-aliyun-ecs-metadata-token');
   if (token !== undefined && !tokens.valid(token, instance.id)) return text(401, 'Unauthorized');

@@ -3,7 +3,7 @@ import type { CloudModel, Instance, NetworkInterface } from '../model/cloud.ts';
 import type { Clock } from '../model/cloud.ts';
 import { ownerId } from './ec2/actions.ts';
 import type { FaceResponse } from './ec2/face.ts';
-import { header, notFound, serveMetadataTree, text, type MetadataRequest, type MetadataTree } from './metadata-tree.ts';
+import { header, issueMetadataToken, notFound, serveMetadataTree, text, type MetadataRequest, type MetadataTree } from './metadata-tree.ts';
 
 /** IMDSv2 session tokens: PUT /latest/api/token, then GETs carry the token. */
 export class ImdsTokens {
@@ -80,14 +80,7 @@ export function handleAwsImds(model: CloudModel, tokens: ImdsTokens, instanceId:
   } catch {
     return notFound();
   }
-  if (request.path === '/latest/api/token') {
-    if (request.method !== 'PUT') return text(405, 'Method Not Allowed');
-    const rawTtl = header(request, 'x-aws-ec2-metadata-token-ttl-seconds') ?? '';
-    // Decimal digits only: Number() would also take '1e3', '0x10' and ' '.
-    const ttl = /^\d+$/.test(rawTtl) ? Number(rawTtl) : NaN;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 21600) return text(400, 'Bad Request');
-    return { status: 200, headers: { 'content-type': 'text/plain', 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) }, body: tokens.issue(instance.id, ttl) };
-  }
+  if (request.path === '/latest/api/token') return issueMetadataToken(request, tokens, instance.id, 'x-aws-ec2-metadata-token-ttl-seconds');
   if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'Method Not Allowed');
   if (!tokens.valid(header(request, 'x-aws-ec2-metadata-token'), instance.id)) return text(401, 'Unauthorized');
   return serveMetadataTree(request.path, () => metadataTree(model, instance));

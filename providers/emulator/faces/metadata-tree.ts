@@ -1,4 +1,5 @@
 import type { FaceResponse } from './ec2/face.ts';
+import type { ImdsTokens } from './aws-imds.ts';
 
 /**
  * What the EC2 and ECS metadata services have in common: a tree of text
@@ -52,4 +53,17 @@ export function serveMetadataTree(path: string, tree: () => MetadataTree): FaceR
   const node = lookup(tree(), decoded);
   if (node === undefined) return notFound();
   return text(200, typeof node === 'string' ? node : listing(node));
+}
+
+/**
+ * `PUT /latest/api/token`: a session token for the instance, valid for the
+ * seconds the TTL header asks (1 to 21600), as IMDSv2 and ECS's hardened mode do.
+ */
+export function issueMetadataToken(request: MetadataRequest, tokens: ImdsTokens, instanceId: string, ttlHeader: string): FaceResponse {
+  if (request.method !== 'PUT') return text(405, 'Method Not Allowed');
+  const rawTtl = header(request, ttlHeader) ?? '';
+  // Decimal digits only: Number() would also take '1e3', '0x10' and ' '.
+  const ttl = /^\d{1,6}$/.test(rawTtl) ? Number(rawTtl) : NaN;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 21600) return text(400, 'Bad Request');
+  return { status: 200, headers: { 'content-type': 'text/plain', [ttlHeader]: String(ttl) }, body: tokens.issue(instanceId, ttl) };
 }
