@@ -12,7 +12,8 @@ import { e2eClouds } from './clouds.ts';
 async function hostState(ns: string): Promise<string> {
   const parts = await Promise.all([
     inNetns(ns, ['ip', '-o', 'link', 'show']),
-    inNetns(ns, ['ip', '-o', 'route', 'show', 'table', 'all']),
+    // IPv4 only: the kernel adds IPv6 link-local routes to a freshly attached interface in its own time.
+    inNetns(ns, ['ip', '-4', '-o', 'route', 'show', 'table', 'all']),
     inNetns(ns, ['ip', '-o', 'rule', 'show']),
     inNetns(ns, ['ip', '-o', 'neigh', 'show', 'nud', 'permanent']),
     inNetns(ns, ['iptables-save']),
