@@ -1,4 +1,4 @@
-import { CloudError, type CloudErrorKind, type CloudLimit } from '../errors.ts';
+import { CloudError, isTransientFailure, type CloudErrorKind, type CloudLimit } from '../errors.ts';
 
 const byCode: Record<string, { kind: CloudErrorKind; limit?: CloudLimit }> = {
   EniPerInstanceLimitExceeded: { kind: 'limit-exceeded', limit: 'interfaces-per-instance' },
@@ -27,8 +27,6 @@ const byCode: Record<string, { kind: CloudErrorKind; limit?: CloudLimit }> = {
   IdempotentProcessing: { kind: 'transient' },
   LastTokenProcessing: { kind: 'transient' },
 };
-
-const transientNetworkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'ReadTimeout', 'ConnectTimeout']);
 
 /** What the Alibaba SDK throws: ClientError, ServerError, ThrottlingError (@alicloud/openapi-core) or a Node network error. */
 interface SdkErrorShape {
@@ -66,7 +64,7 @@ export function toCloudError(err: unknown, operation: string, context: ErrorCont
     (code.endsWith('.NotFound') ? { kind: 'not-found' as const } : undefined) ??
     (code.startsWith('Forbidden') ? { kind: 'unauthorized' as const } : undefined) ??
     // No HTTP status means no answer arrived (connection refused, timeout): worth retrying.
-    (transientNetworkCodes.has(code) || status === undefined || status >= 500 ? { kind: 'transient' as const } : undefined) ?? { kind: 'invalid-request' as const };
+    (isTransientFailure(code, status) ? { kind: 'transient' as const } : undefined) ?? { kind: 'invalid-request' as const };
   if (mapped.kind === 'subnet-full' && context.addresses === 'prefixes') mapped = { kind: 'subnet-full', limit: 'subnet-prefixes' };
   return new CloudError({
     kind: mapped.kind,

@@ -1,4 +1,4 @@
-import { CloudError, type CloudErrorKind, type CloudLimit } from '../errors.ts';
+import { CloudError, isTransientFailure, type CloudErrorKind, type CloudLimit } from '../errors.ts';
 
 const byCode: Record<string, { kind: CloudErrorKind; limit?: CloudLimit }> = {
   RequestLimitExceeded: { kind: 'throttled' },
@@ -20,8 +20,6 @@ const byCode: Record<string, { kind: CloudErrorKind; limit?: CloudLimit }> = {
   TimeoutError: { kind: 'transient' },
 };
 
-const transientNetworkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
-
 interface SdkErrorShape {
   name?: string;
   message?: string;
@@ -41,7 +39,7 @@ export function toCloudError(err: unknown, operation: string): CloudError {
     byCode[code] ??
     (code.endsWith('.NotFound') ? { kind: 'not-found' as const } : undefined) ??
     // No HTTP status at all means the request never got an answer: worth retrying.
-    (transientNetworkCodes.has(code) || status === undefined || status >= 500 ? { kind: 'transient' as const } : undefined) ??
+    (isTransientFailure(code, status) ? { kind: 'transient' as const } : undefined) ??
     { kind: 'invalid-request' as const };
   return new CloudError({
     kind: mapped.kind,

@@ -1,4 +1,4 @@
-import { CloudError, type CloudErrorKind, type CloudLimit } from '../errors.ts';
+import { CloudError, isTransientFailure, type CloudErrorKind, type CloudLimit } from '../errors.ts';
 
 /**
  * ARM's error codes onto CloudError kinds. The SDK throws a RestError with
@@ -40,8 +40,6 @@ const byCode: Record<string, { kind: CloudErrorKind; limit?: CloudLimit }> = {
   REQUEST_SEND_ERROR: { kind: 'transient' },
 };
 
-const transientNetworkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
-
 interface RestErrorShape {
   name?: string;
   message?: string;
@@ -78,7 +76,7 @@ export function toCloudError(err: unknown, operation: string): CloudError {
     (status === 401 || status === 403 ? { kind: 'unauthorized' as const } : undefined) ??
     (status === 404 ? { kind: 'not-found' as const } : undefined) ??
     // A failed operation without a known code, or no HTTP answer at all, is worth retrying.
-    (failedOperation || transientNetworkCodes.has(code) || status === undefined || status >= 500 ? { kind: 'transient' as const } : undefined) ?? {
+    (failedOperation || isTransientFailure(code, status) ? { kind: 'transient' as const } : undefined) ?? {
       kind: 'invalid-request' as const,
     };
   const retryAfterMs = parseRetryAfter(shape.response?.headers?.get('retry-after'));
