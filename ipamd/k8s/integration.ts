@@ -242,16 +242,10 @@ export class KubernetesIntegration {
 
   /** The subnets of a config must exist, in the node's VPC and zone (an interface cannot use a subnet of another zone). */
   private async checkSubnets(ids: string[]): Promise<string | undefined> {
-    const { provider, pool } = this.deps;
-    const metadata = pool.instance ?? this.bootMetadata ?? (this.bootMetadata = await provider.instanceMetadata());
-    let subnets;
-    try {
-      subnets = await provider.describeSubnets(metadata.vpcId, ids);
-    } catch (err) {
-      if (isCloudError(err, 'not-found') || isCloudError(err, 'invalid-request')) return `subnets ${ids.join(', ')}: ${(err as Error).message}`;
-      if (isCloudError(err)) this.cloudError(err);
-      throw err;
-    }
+    const metadata = await this.nodeMetadata();
+    const asked = await this.askCloud(`subnets ${ids.join(', ')}`, () => this.deps.provider.describeSubnets(metadata.vpcId, ids));
+    if ('problem' in asked) return asked.problem;
+    const subnets = asked.answer;
     const problems: string[] = [];
     for (const id of ids) {
       const subnet = subnets.find((s) => s.subnetId === id);
@@ -269,16 +263,10 @@ export class KubernetesIntegration {
    * subscription or region, the only places a NIC cannot take it from.
    */
   private async checkSecurityGroups(ids: string[]): Promise<string | undefined> {
-    const { provider, pool } = this.deps;
-    const metadata = pool.instance ?? this.bootMetadata ?? (this.bootMetadata = await provider.instanceMetadata());
-    let groups;
-    try {
-      groups = await provider.describeSecurityGroups(metadata.vpcId, ids);
-    } catch (err) {
-      if (isCloudError(err, 'not-found') || isCloudError(err, 'invalid-request')) return `security groups ${ids.join(', ')}: ${(err as Error).message}`;
-      if (isCloudError(err)) this.cloudError(err);
-      throw err;
-    }
+    const metadata = await this.nodeMetadata();
+    const asked = await this.askCloud(`security groups ${ids.join(', ')}`, () => this.deps.provider.describeSecurityGroups(metadata.vpcId, ids));
+    if ('problem' in asked) return asked.problem;
+    const groups = asked.answer;
     const problems: string[] = [];
     for (const id of ids) {
       const group = groups.find((g) => g.id === id);
@@ -286,5 +274,25 @@ export class KubernetesIntegration {
       else if (group.vpcId && group.vpcId !== metadata.vpcId) problems.push(`security group ${id} belongs to ${group.vpcId}, not to the node's ${metadata.vpcId}`);
     }
     return problems.length > 0 ? problems.join('; ') : undefined;
+  }
+
+  private async nodeMetadata(): Promise<InstanceMetadata> {
+    const { provider, pool } = this.deps;
+    return pool.instance ?? this.bootMetadata ?? (this.bootMetadata = await provider.instanceMetadata());
+  }
+
+  /**
+   * A cloud answer for a config check. The cloud refusing the ids themselves
+   * is the config's problem; any other failure throws, and the check is asked
+   * again later.
+   */
+  private async askCloud<T>(what: string, ask: () => Promise<T>): Promise<{ answer: T } | { problem: string }> {
+    try {
+      return { answer: await ask() };
+    } catch (err) {
+      if (isCloudError(err, 'not-found') || isCloudError(err, 'invalid-request')) return { problem: `${what}: ${(err as Error).message}` };
+      if (isCloudError(err)) this.cloudError(err);
+      throw err;
+    }
   }
 }
