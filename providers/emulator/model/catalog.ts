@@ -15,35 +15,37 @@ export type InstanceCatalog = ReadonlyMap<string, InstanceTypeInfo>;
 
 const awsLimitsFile = new URL('../data/aws-instance-network-limits.tsv', import.meta.url);
 
+/**
+ * The rows of a tab-separated catalog as records by column name, every named
+ * column required (a missing one is an error naming the catalog).
+ */
+function tsvRows<const C extends string>(text: string, catalogName: string, columnNames: readonly C[]): Array<Record<C, string> & { raw: string }> {
+  const [header, ...rows] = text.trim().split('\n');
+  const columns = (header ?? '').split('\t');
+  const indexes = columnNames.map((name) => {
+    const index = columns.indexOf(name);
+    if (index < 0) throw new Error(`${catalogName} lacks column ${name}`);
+    return index;
+  });
+  return rows.map((raw) => {
+    const cells = raw.split('\t');
+    const record = Object.fromEntries(columnNames.map((name, i) => [name, cells[indexes[i] ?? 0] ?? ''])) as Record<C, string>;
+    return { ...record, raw };
+  });
+}
+
 /** Parses the tab-separated limits table (header: instance_type max_enis ipv4_per_eni hypervisor bare_metal). */
 export function parseInstanceCatalog(text: string): InstanceCatalog {
   const catalog = new Map<string, InstanceTypeInfo>();
-  const [header, ...rows] = text.trim().split('\n');
-  const columns = (header ?? '').split('\t');
-  const col = (name: string): number => {
-    const index = columns.indexOf(name);
-    if (index < 0) throw new Error(`instance catalog lacks column ${name}`);
-    return index;
-  };
-  const [nameCol, enisCol, ipsCol, hvCol, metalCol] = [
-    col('instance_type'),
-    col('max_enis'),
-    col('ipv4_per_eni'),
-    col('hypervisor'),
-    col('bare_metal'),
-  ];
-  for (const row of rows) {
-    const cells = row.split('\t');
-    const name = cells[nameCol] ?? '';
-    const hypervisor = cells[hvCol] ?? '';
-    const bareMetal = cells[metalCol] === 'true';
-    catalog.set(name, {
-      name,
-      maxInterfaces: Number(cells[enisCol]),
-      ipv4PerInterface: Number(cells[ipsCol]),
-      hypervisor,
+  for (const row of tsvRows(text, 'instance catalog', ['instance_type', 'max_enis', 'ipv4_per_eni', 'hypervisor', 'bare_metal'])) {
+    const bareMetal = row.bare_metal === 'true';
+    catalog.set(row.instance_type, {
+      name: row.instance_type,
+      maxInterfaces: Number(row.max_enis),
+      ipv4PerInterface: Number(row.ipv4_per_eni),
+      hypervisor: row.hypervisor,
       bareMetal,
-      supportsPrefixes: hypervisor === 'nitro' || bareMetal,
+      supportsPrefixes: row.hypervisor === 'nitro' || bareMetal,
     });
   }
   return catalog;
@@ -72,20 +74,11 @@ const alibabaTypesFile = new URL('../data/alibaba-instance-types.tsv', import.me
  */
 export function parseAlibabaInstanceCatalog(text: string): ReadonlyMap<string, AlibabaInstanceTypeInfo> {
   const catalog = new Map<string, AlibabaInstanceTypeInfo>();
-  const [header, ...rows] = text.trim().split('\n');
-  const columns = (header ?? '').split('\t');
-  const col = (name: string): number => {
-    const index = columns.indexOf(name);
-    if (index < 0) throw new Error(`Alibaba instance catalog lacks column ${name}`);
-    return index;
-  };
-  const [nameCol, cpuCol, memCol, enisCol, ipsCol, prefixCol] = ['instance_type', 'vcpus', 'memory_gib', 'eni_quantity', 'eni_private_ip_quantity', 'ipv4_prefix'].map(col);
-  for (const row of rows) {
-    const cells = row.split('\t');
-    const name = cells[nameCol ?? 0] ?? '';
-    const numbers = [cpuCol, memCol, enisCol, ipsCol].map((index) => Number(cells[index ?? 0]));
+  for (const row of tsvRows(text, 'Alibaba instance catalog', ['instance_type', 'vcpus', 'memory_gib', 'eni_quantity', 'eni_private_ip_quantity', 'ipv4_prefix'])) {
+    const name = row.instance_type;
+    const numbers = [row.vcpus, row.memory_gib, row.eni_quantity, row.eni_private_ip_quantity].map(Number);
     if (!/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(name) || numbers.some((n) => !Number.isFinite(n) || n <= 0)) {
-      throw new Error(`Alibaba instance catalog has a malformed row: ${JSON.stringify(row)}`);
+      throw new Error(`Alibaba instance catalog has a malformed row: ${JSON.stringify(row.raw)}`);
     }
     const [vcpus = 0, memoryGiB = 0, maxInterfaces = 0, ipv4PerInterface = 0] = numbers;
     catalog.set(name, {
@@ -97,7 +90,7 @@ export function parseAlibabaInstanceCatalog(text: string): ReadonlyMap<string, A
       ipv4PerInterface,
       hypervisor: '',
       bareMetal: false,
-      supportsPrefixes: cells[prefixCol ?? 0] === 'true',
+      supportsPrefixes: row.ipv4_prefix === 'true',
     });
   }
   return catalog;
@@ -126,21 +119,12 @@ const azureSizesFile = new URL('../data/azure-vm-sizes.tsv', import.meta.url);
  */
 export function parseAzureVmSizes(text: string): InstanceCatalog {
   const catalog = new Map<string, InstanceTypeInfo>();
-  const [header, ...rows] = text.trim().split('\n');
-  const columns = (header ?? '').split('\t');
-  const col = (name: string): number => {
-    const index = columns.indexOf(name);
-    if (index < 0) throw new Error(`Azure VM size catalog lacks column ${name}`);
-    return index;
-  };
-  const [nameCol, nicsCol, configsCol] = [col('vm_size'), col('max_nics'), col('ip_configurations_per_nic')];
-  for (const row of rows) {
-    const cells = row.split('\t');
-    const name = cells[nameCol] ?? '';
-    const maxInterfaces = Number(cells[nicsCol]);
-    const ipv4PerInterface = Number(cells[configsCol]);
+  for (const row of tsvRows(text, 'Azure VM size catalog', ['vm_size', 'max_nics', 'ip_configurations_per_nic'])) {
+    const name = row.vm_size;
+    const maxInterfaces = Number(row.max_nics);
+    const ipv4PerInterface = Number(row.ip_configurations_per_nic);
     if (!/^Standard_[A-Za-z0-9_]+$/.test(name) || !Number.isInteger(maxInterfaces) || maxInterfaces < 1 || !Number.isInteger(ipv4PerInterface) || ipv4PerInterface < 1) {
-      throw new Error(`Azure VM size catalog has a malformed row: ${JSON.stringify(row)}`);
+      throw new Error(`Azure VM size catalog has a malformed row: ${JSON.stringify(row.raw)}`);
     }
     catalog.set(name, { name, maxInterfaces, ipv4PerInterface, hypervisor: '', bareMetal: false, supportsPrefixes: false });
   }
