@@ -1,11 +1,11 @@
 import { AlibabaProvider } from '../alibaba/provider.ts';
-import { credentials as alibabaCredentials } from '../alibaba/sdk.ts';
 import { AwsProvider } from '../aws/provider.ts';
 import { AzureProvider } from '../azure/provider.ts';
 import type { CloudInterface, CloudName, NodeProvider } from '../contract.ts';
 import type { VpcBox } from './dataplane/index.ts';
 import type { Emulator } from './emulator.ts';
 import type { Topology } from './topology.ts';
+import { emulatorAlibabaCredential, emulatorAzureCredential } from './credentials.ts';
 
 const say = (line = ''): boolean => process.stdout.write(`${line}\n`);
 
@@ -40,14 +40,13 @@ function tourProvider(emulator: Emulator, url: string, instanceId: string, regio
         armEndpoint: url,
         allowInsecureHttp: true,
         imdsEndpoint: metadata,
-        // The emulator accepts any bearer token; from the host there is no managed identity to ask.
-        credential: { getToken: () => Promise.resolve({ token: 'emulator-token', expiresOnTimestamp: Date.now() + 3_600_000 }) },
+        credential: emulatorAzureCredential,
       });
     case 'alibaba':
       return new AlibabaProvider({
         ecsEndpoint: url,
         metadataEndpoint: metadata,
-        credential: new alibabaCredentials.default(new alibabaCredentials.Config({ type: 'access_key', accessKeyId: 'test', accessKeySecret: 'test' })),
+        credential: emulatorAlibabaCredential(),
       });
   }
 }

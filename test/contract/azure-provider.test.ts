@@ -6,6 +6,7 @@ import { Emulator } from '../../providers/emulator/emulator.ts';
 import { armIds } from '../../providers/emulator/faces/arm/ids.ts';
 import type { Instance } from '../../providers/emulator/model/cloud.ts';
 import { buildTopology } from '../../providers/emulator/topology.ts';
+import { emulatorAzureCredential } from '../../providers/emulator/credentials.ts';
 
 /**
  * What only the Azure adapter does, against the emulator over HTTP with the
@@ -14,7 +15,7 @@ import { buildTopology } from '../../providers/emulator/topology.ts';
  * The provider contract itself is in provider.contract.test.ts.
  */
 
-const token = { getToken: () => Promise.resolve({ token: 'emulator-token', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+const token = emulatorAzureCredential;
 
 let emulator: Emulator;
 let url: string;

@@ -1,13 +1,13 @@
 import { CreateNetworkInterfaceCommand, CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import type { CloudName, InstanceLimits, NodeProvider } from '../../providers/contract.ts';
 import { AlibabaProvider } from '../../providers/alibaba/provider.ts';
-import { credentials as alibabaCredentials } from '../../providers/alibaba/sdk.ts';
 import { AwsProvider } from '../../providers/aws/provider.ts';
 import { AzureProvider } from '../../providers/azure/provider.ts';
 import { Emulator } from '../../providers/emulator/emulator.ts';
 import { armIds } from '../../providers/emulator/faces/arm/ids.ts';
 import type { Instance } from '../../providers/emulator/model/cloud.ts';
 import { buildTopology, type Topology } from '../../providers/emulator/topology.ts';
+import { emulatorAlibabaCredential, emulatorAzureCredential } from '../../providers/emulator/credentials.ts';
 
 /** What the contract suite needs from a cloud it runs against. */
 export interface ContractWorld {
@@ -207,7 +207,6 @@ export function localstackTarget(endpoint: string): ContractTarget {
 }
 
 /** A bearer token for the emulator, which checks that one is sent, not what it says. */
-const emulatorToken = { getToken: () => Promise.resolve({ token: 'emulator-token', expiresOnTimestamp: Date.now() + 3_600_000 }) };
 
 /**
  * Azure: the real @azure/arm-network and @azure/arm-compute clients over plain
@@ -266,7 +265,7 @@ export const azureOnEmulator: ContractTarget = {
       armEndpoint: url,
       allowInsecureHttp: true,
       imdsEndpoint: `${url}/_instance/${instance.id}`,
-      credential: emulatorToken,
+      credential: emulatorAzureCredential,
       maxRetries: (options.maxAttempts ?? 3) - 1,
       lroPollIntervalMs: 5,
     });
@@ -353,8 +352,7 @@ export const alibabaOnEmulator: ContractTarget = {
     return hotAttachWorld(
       { cloud: 'alibaba', instanceType: 'ecs.g7.xlarge', region: 'cn-hangzhou', zone: 'cn-hangzhou-k', missingSubnetId: 'vsw-doesnotexist' },
       ({ url, instance }) => {
-        const credential = new alibabaCredentials.default(new alibabaCredentials.Config({ type: 'access_key', accessKeyId: 'test', accessKeySecret: 'test' }));
-        const provider = new AlibabaProvider({ ecsEndpoint: url, metadataEndpoint: `${url}/_instance/${instance.id}`, metadataHardened: true, credential, pollIntervalMs: 5 });
+        const provider = new AlibabaProvider({ ecsEndpoint: url, metadataEndpoint: `${url}/_instance/${instance.id}`, metadataHardened: true, credential: emulatorAlibabaCredential(), pollIntervalMs: 5 });
         return { provider, close: () => undefined };
       },
     );

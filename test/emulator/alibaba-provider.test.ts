@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCallGate } from '../../ipamd/cloud/call-gate.ts';
 import { AlibabaProvider, type AlibabaProviderOptions } from '../../providers/alibaba/provider.ts';
-import { credentials, ecs, openApi, teaUtil } from '../../providers/alibaba/sdk.ts';
+import { ecs, openApi, teaUtil } from '../../providers/alibaba/sdk.ts';
 import type { CreateInterfaceRequest } from '../../providers/contract.ts';
 import { CloudError } from '../../providers/errors.ts';
 import { Emulator, type EmulatorOptions } from '../../providers/emulator/emulator.ts';
 import { alibabaInstanceCatalog, mergeCatalogs } from '../../providers/emulator/model/catalog.ts';
 import { buildTopology, type Topology } from '../../providers/emulator/topology.ts';
+import { emulatorAlibabaCredential } from '../../providers/emulator/credentials.ts';
 
 /**
  * What the Alibaba adapter does beyond the shared contract, through the real
@@ -18,8 +19,7 @@ let emulator: Emulator;
 let topology: Topology;
 let url: string;
 
-const credential = (): InstanceType<typeof credentials.default> =>
-  new credentials.default(new credentials.Config({ type: 'access_key', accessKeyId: 'test', accessKeySecret: 'test' }));
+const credential = emulatorAlibabaCredential;
 
 async function start(options: EmulatorOptions = {}, instanceType = 'ecs.g7.xlarge'): Promise<void> {
   emulator = new Emulator({ cloud: 'alibaba', ...options });
