@@ -14,9 +14,11 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
+COPY cni ./cni
+COPY wire ./wire
 COPY ipamd ./ipamd
 COPY providers ./providers
-COPY cni ./cni
+COPY lib ./lib
 # dist/ipamd.mjs (+ .map, + dist/ipamd-chunks/) and dist/vpc-cni, exactly as the tests build them.
 RUN npm run build && npm run build:plugin
 

@@ -3,9 +3,9 @@
  * to ipamd, and returns what to print on stdout (nothing but ADD prints on
  * success). Failures are thrown as CniError.
  */
-import type { IpamdCallErrorCode } from '../ipamd/api/client.ts';
-import type { AddParams, Attachment, CheckParams, DelParams } from '../ipamd/api/protocol.ts';
-import type { AllocationKey } from '../ipamd/types.ts';
+import type { IpamdCallErrorCode } from '../wire/client.ts';
+import type { AddParams, Attachment, CheckParams, DelParams } from '../wire/protocol.ts';
+import type { AllocationKey } from '../wire/protocol.ts';
 import { isObject, refuseUnsupportedForAdd, versionAtLeast, type CniVersion, type NetConf } from './config.ts';
 import { containerIdFrom, containerIdProblem, ifNameFrom, ifNameProblem, optionalNetnsFrom, podFrom, requiredNetnsFrom, type Command, type Env } from './env.ts';
 import { Code, CniError, fromIpamd, show } from './errors.ts';

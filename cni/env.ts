@@ -3,8 +3,8 @@
  * from the environment reaches ipamd, a file name or a command unchecked.
  * Failures are code 4 (invalid environment variables) naming the variable.
  */
-import { ifNameProblem } from '../ipamd/api/ifname.ts';
-import type { PodRef } from '../ipamd/api/protocol.ts';
+import { ifNameProblem } from '../wire/ifname.ts';
+import type { PodRef } from '../wire/protocol.ts';
 import { Code, CniError, show } from './errors.ts';
 
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;

@@ -4,8 +4,8 @@
  * after it fails, or the runtime kills the plugin, the release is already
  * durable. Loaded lazily by DEL only (its imports cost start-up time).
  */
-import { hostVethName } from '../ipamd/api/names.ts';
-import type { AllocationKey } from '../ipamd/types.ts';
+import { hostVethName } from '../wire/names.ts';
+import type { AllocationKey } from '../wire/protocol.ts';
 import { recordPendingRelease } from './pending.ts';
 import { removeHostVeth } from './veth.ts';
 

@@ -1,6 +1,6 @@
 /**
- * One request to ipamd, as ipamd/api/client.ts's callIpamd makes it (the wire
- * protocol of ipamd/api/protocol.ts: one JSON line out, one back, id 1, one
+ * One request to ipamd, as wire/client.ts's callIpamd makes it (the wire
+ * protocol of wire/protocol.ts: one JSON line out, one back, id 1, one
  * connection per request), with the same outcomes and error codes.
  *
  * Under Node it *is* callIpamd. Under bun (the compiled plugin) the same
@@ -9,15 +9,15 @@
  * this path against the real API server, and a few of them through the Node
  * path too, and expect the same answers.
  */
-import { connectErrorCode, IpamdCallError, settleAnswer } from '../ipamd/api/answer.ts';
-import type { Op, ParamsOf, ResultOf } from '../ipamd/api/protocol.ts';
+import { connectErrorCode, IpamdCallError, settleAnswer } from '../wire/answer.ts';
+import type { Op, ParamsOf, ResultOf } from '../wire/protocol.ts';
 import { bun, type BunRuntime, type BunSocket } from './bun.ts';
 
 export { IpamdCallError };
 
 export async function callIpamd<O extends Op>(socketPath: string, op: O, params: ParamsOf<O>, timeoutMs: number): Promise<ResultOf<O>> {
   if (bun) return callWithBun(bun, socketPath, op, params, timeoutMs);
-  const client = await import('../ipamd/api/client.ts');
+  const client = await import('../wire/client.ts');
   return client.callIpamd(socketPath, op, params, { timeoutMs });
 }
 

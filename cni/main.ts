@@ -20,7 +20,7 @@
  * - under bun, stdin is read with Bun.stdin, ipamd is called over
  *   Bun.connect (ipamd.ts) and output written with console: bun's node:net,
  *   process.stdin and process.stdout cost 20-30 ms each. Under Node (tsx,
- *   for development) the node: equivalents and ipamd/api/client.ts are used.
+ *   for development) the node: equivalents and wire/client.ts are used.
  */
 import { bun } from './bun.ts';
 import { decodeConfig, isObject, isSupportedVersion, LATEST_VERSION, parseConfig, SUPPORTED_VERSIONS } from './config.ts';

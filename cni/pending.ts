@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import type { AllocationKey } from '../ipamd/types.ts';
+import type { AllocationKey } from '../wire/protocol.ts';
 import { Code, CniError } from './errors.ts';
 
 export function pendingFileName(key: AllocationKey): string {

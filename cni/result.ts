@@ -23,7 +23,7 @@
  * 0.3.0 / 0.3.1 / 0.4.0: the same, with ips[].version ("4" or "6") and
  * interfaces keeping only name, mac and sandbox.
  */
-import type { AddResult } from '../ipamd/api/protocol.ts';
+import type { AddResult } from '../wire/protocol.ts';
 import { versionAtLeast, isObject, type CniVersion } from './config.ts';
 import { Code, CniError } from './errors.ts';
 import { ifNameProblem } from './env.ts';

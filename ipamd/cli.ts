@@ -10,7 +10,7 @@ import { createCallGate } from './cloud/call-gate.ts';
 import { ConfigError, loadConfig, poolTargets, type IpamdConfig } from './config.ts';
 import { startDaemon } from './daemon.ts';
 import { IpRoutePodNetwork } from './dataplane/pod-network.ts';
-import { IpRouteHostNetwork } from './host/network.ts';
+import { IpRouteHostNetwork } from './dataplane/host-network.ts';
 import type { PoolView } from './introspection.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';

@@ -11,7 +11,7 @@
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { parseCidr } from '../providers/ipv4.ts';
+import { parseCidr } from '../lib/ipv4.ts';
 import type { CloudName } from '../providers/contract.ts';
 import type { PoolTargets } from './types.ts';
 

@@ -1,6 +1,6 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IpamService } from './api/protocol.ts';
+import type { IpamService } from '../wire/protocol.ts';
 import type { Logger } from './logger.ts';
 
 /**

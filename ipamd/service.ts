@@ -1,8 +1,8 @@
-import { IpamError, type AddParams, type AddResult, type CheckParams, type CheckResult, type DelParams, type GcParams, type GcResult, type IpamService, type StatusResult } from './api/protocol.ts';
+import { IpamError, type AddParams, type AddResult, type CheckParams, type CheckResult, type DelParams, type GcParams, type GcResult, type IpamService, type StatusResult } from '../wire/protocol.ts';
 import { NoFreeAddressError, type AddressStore } from './datastore/store.ts';
-import { subnetGateway } from './host/network.ts';
+import { subnetGateway } from './dataplane/host-network.ts';
 import type { PodNetwork } from './dataplane/types.ts';
-import { podGateway } from './api/names.ts';
+import { podGateway } from '../wire/names.ts';
 import type { Logger } from './logger.ts';
 import type { PoolManager } from './pool/manager.ts';
 import type { ExhaustionLimit } from './types.ts';

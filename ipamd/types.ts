@@ -3,15 +3,12 @@
  * policy returns, and the requests the plugin-facing API serves.
  */
 import type { AddressRequest } from '../providers/contract.ts';
+import type { AllocationKey, ExhaustionLimit } from '../wire/protocol.ts';
+
+export type { AllocationKey, ExhaustionLimit };
 
 export type AddressMode = 'ips' | 'prefixes';
 
-/** The idempotency key of an allocation, as in the CNI spec's attachment identity. */
-export interface AllocationKey {
-  network: string;
-  containerId: string;
-  ifName: string;
-}
 
 export type AddressState = 'free' | 'assigned' | 'cooling';
 
@@ -89,7 +86,6 @@ export type PlanStep =
   | { kind: 'release'; interfaceId: string; ips: string[]; prefixes: string[] }
   | { kind: 'delete-interface'; interfaceId: string };
 
-export type ExhaustionLimit = 'max-eni' | 'interfaces-per-instance' | 'addresses-per-interface' | 'subnet-addresses' | 'no-hot-attach';
 
 export interface Plan {
   steps: PlanStep[];

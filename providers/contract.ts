@@ -7,7 +7,9 @@
  * Every method either succeeds or throws a `CloudError` (providers/errors.ts).
  */
 
-export type CloudName = 'aws' | 'azure' | 'alibaba';
+import type { CloudName } from './catalogs/catalog.ts';
+
+export type { CloudName };
 
 /** One network interface as the instance's metadata service shows it. */
 export interface MetadataInterface {

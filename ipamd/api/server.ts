@@ -27,7 +27,7 @@ import {
   type RequestContext,
   type Response,
   type WireError,
-} from './protocol.ts';
+} from '../../wire/protocol.ts';
 
 /** The subset of pino's logger the server uses. */
 export interface ApiLogger {

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ipToNumber, parseCidr } from '../../providers/ipv4.ts';
+import { ipToNumber, parseCidr } from '../../lib/ipv4.ts';
 import type { NodeNetworkSpec } from './types.ts';
 import { alreadyGone, alreadyThere, exec, ipBatch } from './ip.ts';
 

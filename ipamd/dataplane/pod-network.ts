@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostVethName, podGateway } from '../api/names.ts';
-import { interfaceRulePriority, routeTableFor } from '../host/network.ts';
-import { ipToNumber } from '../../providers/ipv4.ts';
+import { hostVethName, podGateway } from '../../wire/names.ts';
+import { interfaceRulePriority, routeTableFor } from './host-network.ts';
+import { ipToNumber } from '../../lib/ipv4.ts';
 import type { AttachmentRef, NodeNetworkSpec, PodAttachment, PodLinks, PodNetwork } from './types.ts';
 import { alreadyGone, alreadyThere, exec, IpBatchError, ipBatch, namespaceArgs, splitJsonOutputs, type BatchLine } from './ip.ts';
 import { cleanUpNode, prepareNode, type NodeOptions } from './node.ts';

@@ -4,7 +4,7 @@
  * rules. The service sees only this interface; tests of the control plane
  * alone use `noPodNetwork`.
  */
-import { hostVethName, podGateway } from '../api/names.ts';
+import { hostVethName, podGateway } from '../../wire/names.ts';
 
 export interface AttachmentRef {
   network: string;

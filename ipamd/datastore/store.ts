@@ -1,4 +1,4 @@
-import { ipToNumber, numberToIp, parseCidr } from '../../providers/ipv4.ts';
+import { ipToNumber, numberToIp, parseCidr } from '../../lib/ipv4.ts';
 import type { AddressMode, AllocationKey, InterfaceUsage } from '../types.ts';
 import { DurableLog, type JournalSink } from './journal.ts';
 

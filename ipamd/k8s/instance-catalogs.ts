@@ -13,7 +13,7 @@ import {
   parseAzureVmSizes,
   parseInstanceCatalog,
   type InstanceTypeInfo,
-} from '../../providers/emulator/model/catalog.ts';
+} from '../../providers/catalogs/catalog.ts';
 
 declare global {
   interface ImportMeta {
@@ -31,15 +31,15 @@ async function catalogText(cloud: CloudName): Promise<string> {
   if (import.meta.vpcCniEmbeddedData === true) {
     switch (cloud) {
       case 'aws':
-        return (await import('../../providers/emulator/data/aws-instance-network-limits.tsv')).default;
+        return (await import('../../providers/catalogs/data/aws-instance-network-limits.tsv')).default;
       case 'azure':
-        return (await import('../../providers/emulator/data/azure-vm-sizes.tsv')).default;
+        return (await import('../../providers/catalogs/data/azure-vm-sizes.tsv')).default;
       case 'alibaba':
-        return (await import('../../providers/emulator/data/alibaba-instance-types.tsv')).default;
+        return (await import('../../providers/catalogs/data/alibaba-instance-types.tsv')).default;
     }
   }
   const file = { aws: 'aws-instance-network-limits.tsv', azure: 'azure-vm-sizes.tsv', alibaba: 'alibaba-instance-types.tsv' }[cloud];
-  return readFileSync(new URL(`../../providers/emulator/data/${file}`, import.meta.url), 'utf8');
+  return readFileSync(new URL(`../../providers/catalogs/data/${file}`, import.meta.url), 'utf8');
 }
 
 /** The catalog of one cloud's instance types (AWS instance types, Azure VM sizes, Alibaba ECS instance types). */

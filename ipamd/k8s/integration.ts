@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import type { InstanceMetadata, NodeProvider } from '../../providers/contract.ts';
 import { isCloudError, type CloudError } from '../../providers/errors.ts';
-import { IpamError, type IpamService } from '../api/protocol.ts';
+import { IpamError, type IpamService } from '../../wire/protocol.ts';
 import type { AddressStore } from '../datastore/store.ts';
 import type { Logger } from '../logger.ts';
 import type { PoolManager } from '../pool/manager.ts';

@@ -14,7 +14,7 @@
  * - "gone" is: no pod of that namespace/name on this node, or one with
  *   another uid (a StatefulSet pod re-created under the same name).
  */
-import type { DelParams } from '../api/protocol.ts';
+import type { DelParams } from '../../wire/protocol.ts';
 import type { Allocation } from '../datastore/store.ts';
 import type { Logger } from '../logger.ts';
 import { podKey, type PodInfo } from './resources.ts';

@@ -1,7 +1,7 @@
 /**
  * Every Kubernetes API call ipamd makes, as RBAC sees it (API group,
  * resource, verbs). The ClusterRole in deploy/base must grant exactly this:
- * test/k8s/rbac.test.ts checks it against the manifest and against the
+ * test/ipamd/k8s/rbac.test.ts checks it against the manifest and against the
  * requests the fake API server recorded while ipamd ran its scenarios.
  *
  * Narrower than the first draft of the contract: the node and the

@@ -1,7 +1,7 @@
 import type { AddressRequest, CloudInterface, InstanceLimits, InstanceMetadata, MetadataInterface, NodeProvider, SubnetInfo } from '../../providers/contract.ts';
 import { CloudError, isCloudError } from '../../providers/errors.ts';
 import type { AddressStore, InventoryInterface } from '../datastore/store.ts';
-import type { HostNetwork } from '../host/network.ts';
+import type { HostNetwork } from '../dataplane/host-network.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { PlanStep, PoolTargets } from '../types.ts';

@@ -20,9 +20,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { callIpamd } from '../../ipamd/api/client.ts';
-import { distDir, EmulatedCluster, referencePluginDir, root, run, type ClusterNode } from '../../providers/emulator/cluster/cluster.ts';
-import { execPlugin, Runtime, type Attachment, type Conflist } from '../../providers/emulator/cluster/runtime.ts';
+import { callIpamd } from '../../wire/client.ts';
+import { distDir, EmulatedCluster, referencePluginDir, root, run, type ClusterNode } from '../../emulator/cluster/cluster.ts';
+import { execPlugin, Runtime, type Attachment, type Conflist } from '../../emulator/cluster/runtime.ts';
 import { describeStartup, measureStartup } from '../cni/startup.ts';
 import { fmt, summarize, type Summary } from './stats.ts';
 

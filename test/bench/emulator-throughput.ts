@@ -91,7 +91,7 @@ const fromEnv = (name: string, fallback: number): number => (process.env[name] ?
 export async function benchEmulatorThroughput(
   options: ThroughputOptions = { processes: fromEnv('BENCH_EMU_PROCESSES', 2), workersPerProcess: fromEnv('BENCH_EMU_WORKERS', 3), seconds: fromEnv('BENCH_EMU_SECONDS', 5) },
 ): Promise<{ emulator: ThroughputResult; reference: ThroughputResult }> {
-  const emulator = await startJsonChild<{ api: string }>(...runTs('providers/emulator/cli.ts', 'up', '--no-dataplane', '--json', '--nodes', '1'));
+  const emulator = await startJsonChild<{ api: string }>(...runTs('emulator/cluster/cli.ts', 'up', '--no-dataplane', '--json', '--nodes', '1'));
   const reference = await startJsonChild<{ ec2: string }>(...runTs('test/bench/reference-server.ts'));
   try {
     const workers = options.processes * options.workersPerProcess;

@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hostVethName } from '../../ipamd/api/names.ts';
+import { hostVethName } from '../../wire/names.ts';
 import type {
   AddParams,
   AddResult,
@@ -21,8 +21,8 @@ import type {
   GcResult,
   IpamService,
   StatusResult,
-} from '../../ipamd/api/protocol.ts';
-import { IpamError } from '../../ipamd/api/protocol.ts';
+} from '../../wire/protocol.ts';
+import { IpamError } from '../../wire/protocol.ts';
 import { startApiServer, type ApiLogger, type ApiServer } from '../../ipamd/api/server.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hostVethName } from '../../ipamd/api/names.ts';
-import { IpamError } from '../../ipamd/api/protocol.ts';
+import { hostVethName } from '../../wire/names.ts';
+import { IpamError } from '../../wire/protocol.ts';
 import { buildPlugin, ip, PLUGIN, requireRoot, runPlugin, startFakeIpamd, type Ipamd, type RunResult } from './helpers.ts';
 import { describeStartup, measureStartup } from './startup.ts';
 

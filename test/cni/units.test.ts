@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ifNameProblem as serverIfNameProblem, paramsSchemas, type AddResult } from '../../ipamd/api/protocol.ts';
+import { ifNameProblem as serverIfNameProblem, paramsSchemas, type AddResult } from '../../wire/protocol.ts';
 import { decodeConfig, parseConfig } from '../../cni/config.ts';
 import { containerIdProblem, ifNameProblem, parseCniArgs, podFrom } from '../../cni/env.ts';
 import { CniError } from '../../cni/errors.ts';

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { callIpamd, IpamdCallError } from '../../ipamd/api/client.ts';
-import { Emulator } from '../../providers/emulator/emulator.ts';
-import { buildTopology, type Topology } from '../../providers/emulator/topology.ts';
+import { callIpamd, IpamdCallError } from '../../wire/client.ts';
+import { Emulator } from '../../emulator/cloud/emulator.ts';
+import { buildTopology, type Topology } from '../../emulator/cloud/topology.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/daemon-child.ts', import.meta.url));
 const killPoints = Number(process.env.CRASH_KILL_POINTS ?? 25);

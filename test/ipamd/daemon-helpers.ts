@@ -2,10 +2,10 @@
  * Small helpers for the ipamd daemon tests: plugin calls on the socket and
  * reads of the cloud's truth (the emulator model) for the world's node.
  */
-import { callIpamd, IpamdCallError } from '../../ipamd/api/client.ts';
-import type { AddResult } from '../../ipamd/api/protocol.ts';
+import { callIpamd, IpamdCallError } from '../../wire/client.ts';
+import type { AddResult } from '../../wire/protocol.ts';
 import type { AllocationKey } from '../../ipamd/types.ts';
-import type { NetworkInterface } from '../../providers/emulator/model/cloud.ts';
+import type { NetworkInterface } from '../../emulator/cloud/model/cloud.ts';
 import { afterEach } from 'vitest';
 import { startIpamdWorld, waitFor, type IpamdWorld } from './harness.ts';
 

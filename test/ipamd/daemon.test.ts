@@ -4,9 +4,9 @@
  * read from the emulator model; ipamd's from its store.
  */
 import { describe, expect, it } from 'vitest';
-import { callIpamd } from '../../ipamd/api/client.ts';
+import { callIpamd } from '../../wire/client.ts';
 import { ownedTags } from '../../ipamd/pool/manager.ts';
-import { parseCidr } from '../../providers/ipv4.ts';
+import { parseCidr } from '../../lib/ipv4.ts';
 import { addPod, checkPod, cloudInterfaces, cloudIpsPerInterface, converged, delPod, failure, instanceId, mutations, sleep, storeMatchesCloud, useIpamdWorld } from './daemon-helpers.ts';
 import { waitFor } from './harness.ts';
 

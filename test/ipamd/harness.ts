@@ -2,16 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsProvider } from '../../providers/aws/provider.ts';
-import { Emulator } from '../../providers/emulator/emulator.ts';
-import { buildTopology, type Topology } from '../../providers/emulator/topology.ts';
+import { Emulator } from '../../emulator/cloud/emulator.ts';
+import { buildTopology, type Topology } from '../../emulator/cloud/topology.ts';
 import { createCallGate } from '../../ipamd/cloud/call-gate.ts';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../ipamd/daemon.ts';
-import { noHostNetwork } from '../../ipamd/host/network.ts';
+import { noHostNetwork } from '../../ipamd/dataplane/host-network.ts';
 import { noPodNetwork } from '../../ipamd/dataplane/types.ts';
 import { silentLogger } from '../../ipamd/logger.ts';
 import { Metrics } from '../../ipamd/metrics.ts';
 import type { PoolTargets } from '../../ipamd/types.ts';
-import type { RealismInput } from '../../providers/emulator/realism/settings.ts';
+import type { RealismInput } from '../../emulator/cloud/realism/settings.ts';
 
 export const defaultTargets: PoolTargets = { mode: 'ips', warmEniTarget: 1, warmIpTarget: 0, minimumIpTarget: 0, warmPrefixTarget: 1, maxEni: 0 };
 

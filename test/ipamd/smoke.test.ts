@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { callIpamd } from '../../ipamd/api/client.ts';
+import { callIpamd } from '../../wire/client.ts';
 import { startIpamdWorld, waitFor, type IpamdWorld } from './harness.ts';
 
 let world: IpamdWorld | undefined;

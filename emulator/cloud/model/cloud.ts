@@ -1,0 +1,763 @@
+import { randomBytes } from 'node:crypto';
+import { SubnetAddressSpace, ipToNumber, parseCidr } from './addresses.ts';
+import type { InstanceCatalog, InstanceTypeInfo } from '../../../providers/catalogs/catalog.ts';
+import { ModelError } from './errors.ts';
+import { RecordHistory } from './history.ts';
+
+/**
+ * The cloud-neutral model of a VPC cloud: VPCs, subnets with a finite address
+ * space, security groups, instances, network interfaces and tags. The clouds'
+ * faces (EC2 Query, IMDS, later ARM and ECS) translate their wire protocols
+ * onto it; the data plane follows it through `CloudObserver`.
+ */
+
+export type Tags = Record<string, string>;
+
+export interface Vpc {
+  id: string;
+  region: string;
+  cidrs: string[];
+  tags: Tags;
+}
+
+export interface Subnet {
+  id: string;
+  vpcId: string;
+  zone: string;
+  cidr: string;
+  gateway: string;
+  tags: Tags;
+}
+
+export interface SecurityGroup {
+  id: string;
+  vpcId: string;
+  name: string;
+  tags: Tags;
+}
+
+export interface Instance {
+  id: string;
+  type: string;
+  zone: string;
+  region: string;
+  vpcId: string;
+  subnetId: string;
+  primaryInterfaceId: string;
+  state: 'running' | 'terminated';
+  tags: Tags;
+}
+
+export interface Attachment {
+  id: string;
+  instanceId: string;
+  deviceIndex: number;
+  networkCardIndex: number;
+  status: 'attaching' | 'attached' | 'detaching';
+  deleteOnTermination: boolean;
+}
+
+export interface NetworkInterface {
+  id: string;
+  mac: string;
+  vpcId: string;
+  subnetId: string;
+  zone: string;
+  description: string;
+  securityGroupIds: string[];
+  tags: Tags;
+  primaryIp: string;
+  secondaryIps: string[];
+  prefixes: string[];
+  status: 'available' | 'in-use';
+  attachment: Attachment | null;
+  createdAt: number;
+}
+
+export interface AddressChange {
+  ips: string[];
+  prefixes: string[];
+}
+
+/** What the data plane needs to hear; each hook may take its time. */
+export interface CloudObserver {
+  instanceLaunched(instance: Instance, primary: NetworkInterface, subnet: Subnet): Promise<void>;
+  instanceTerminated(instance: Instance): Promise<void>;
+  interfaceAttached(nic: NetworkInterface, instance: Instance): Promise<void>;
+  interfaceDetached(nic: NetworkInterface, instanceId: string): Promise<void>;
+  addressesAssigned(nic: NetworkInterface, change: AddressChange): Promise<void>;
+  addressesReleased(nic: NetworkInterface, change: AddressChange): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface CloudModelOptions {
+  catalog: InstanceCatalog;
+  clock?: Clock;
+  /** How long an attachment stays `attaching` (and detachment `detaching`). */
+  attachDelayMs?: number;
+  detachDelayMs?: number;
+  /** How far interface reads lag behind writes. */
+  describeLagMs?: number;
+  /** Secondary addresses an interface may get in its create call (AWS: up to the largest type's limit). */
+  maxAddressesOnCreate?: number;
+  /** Delegated prefix length (/28 on AWS and Alibaba). */
+  prefixLength?: number;
+}
+
+export interface CreateInterfaceInput {
+  subnetId: string;
+  securityGroupIds: string[];
+  description?: string;
+  tags?: Tags;
+  secondaryIpCount?: number;
+  secondaryIps?: string[];
+  prefixCount?: number;
+  primaryIp?: string;
+  /** Azure NICs may have no network security group; other clouds require one. */
+  securityGroupsOptional?: boolean;
+}
+
+/** A further interface a VM is launched with (Azure VMs come with their whole NIC set). */
+export interface LaunchInterfaceInput {
+  subnetId: string;
+  /** Default: the primary interface's groups. */
+  securityGroupIds?: string[];
+}
+
+export interface AssignInput {
+  ipCount?: number;
+  ips?: string[];
+  prefixCount?: number;
+  prefixes?: string[];
+}
+
+/** A deep copy of plain data (objects, arrays, primitives): every read hands out its own, far cheaper than structuredClone. */
+function clone<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(clone) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) out[key] = clone(child);
+    return out as T;
+  }
+  return value;
+}
+
+/** Interfaces are copied on every read and write: a plain copy is many times cheaper than structuredClone. */
+function copyInterface(nic: NetworkInterface): NetworkInterface {
+  return {
+    ...nic,
+    securityGroupIds: [...nic.securityGroupIds],
+    tags: { ...nic.tags },
+    secondaryIps: [...nic.secondaryIps],
+    prefixes: [...nic.prefixes],
+    attachment: nic.attachment ? { ...nic.attachment } : null,
+  };
+}
+
+export class CloudModel {
+  readonly catalog: InstanceCatalog;
+  readonly clock: Clock;
+  attachDelayMs: number;
+  detachDelayMs: number;
+  describeLagMs: number;
+  readonly maxAddressesOnCreate: number;
+  readonly prefixLength: number;
+
+  private readonly vpcs = new Map<string, Vpc>();
+  private readonly subnets = new Map<string, Subnet>();
+  private readonly spaces = new Map<string, SubnetAddressSpace>();
+  private readonly groups = new Map<string, SecurityGroup>();
+  private readonly instances = new Map<string, Instance>();
+  private readonly interfaces = new Map<string, NetworkInterface>();
+  private readonly history = new RecordHistory<NetworkInterface>();
+  private readonly observers: CloudObserver[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private readonly macs = new Set<string>();
+
+  constructor(options: CloudModelOptions) {
+    this.catalog = options.catalog;
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.attachDelayMs = options.attachDelayMs ?? 0;
+    this.detachDelayMs = options.detachDelayMs ?? 0;
+    this.describeLagMs = options.describeLagMs ?? 0;
+    this.maxAddressesOnCreate = options.maxAddressesOnCreate ?? 49;
+    this.prefixLength = options.prefixLength ?? 28;
+  }
+
+  observe(observer: CloudObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Resolves when every attach/detach in flight has completed. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  // ---- topology ----------------------------------------------------------
+
+  createVpc(region: string, cidrs: string[], tags: Tags = {}): Vpc {
+    if (cidrs.length === 0) throw new ModelError('InvalidParameter', 'a VPC needs at least one CIDR block');
+    for (const cidr of cidrs) this.validCidr(cidr);
+    const vpc: Vpc = { id: this.newId('vpc'), region, cidrs: [...cidrs], tags: { ...tags } };
+    this.vpcs.set(vpc.id, vpc);
+    return clone(vpc);
+  }
+
+  createSubnet(vpcId: string, cidr: string, zone: string, tags: Tags = {}): Subnet {
+    const vpc = this.vpc(vpcId);
+    this.validCidr(cidr);
+    const range = parseCidr(cidr);
+    const inside = (block: string): boolean => {
+      const outer = parseCidr(block);
+      return range.base >= outer.base && range.base + range.size <= outer.base + outer.size;
+    };
+    if (!vpc.cidrs.some(inside)) {
+      throw new ModelError('InvalidParameter', `subnet ${cidr} is not inside the CIDR blocks of ${vpcId}`);
+    }
+    for (const other of this.subnets.values()) {
+      const taken = parseCidr(other.cidr);
+      if (other.vpcId === vpcId && range.base < taken.base + taken.size && taken.base < range.base + range.size) {
+        throw new ModelError('InvalidParameter', `subnet ${cidr} overlaps ${other.id} (${other.cidr})`);
+      }
+    }
+    let space: SubnetAddressSpace;
+    try {
+      space = new SubnetAddressSpace(cidr);
+    } catch (err) {
+      throw new ModelError('InvalidParameter', (err as Error).message);
+    }
+    const subnet: Subnet = { id: this.newId('subnet'), vpcId, zone, cidr, gateway: space.gateway, tags: { ...tags } };
+    this.subnets.set(subnet.id, subnet);
+    this.spaces.set(subnet.id, space);
+    return clone(subnet);
+  }
+
+  createSecurityGroup(vpcId: string, name: string, tags: Tags = {}): SecurityGroup {
+    this.vpc(vpcId);
+    const group: SecurityGroup = { id: this.newId('sg'), vpcId, name, tags: { ...tags } };
+    this.groups.set(group.id, group);
+    return clone(group);
+  }
+
+  /**
+   * Starts an instance with its primary interface attached at device 0 and
+   * any `extraInterfaces` attached at devices 1, 2, ... from the start.
+   */
+  async launchInstance(input: { type: string; subnetId: string; securityGroupIds: string[]; tags?: Tags; extraInterfaces?: LaunchInterfaceInput[] }): Promise<Instance> {
+    const type = this.instanceType(input.type);
+    const subnet = this.subnet(input.subnetId);
+    const extras = input.extraInterfaces ?? [];
+    if (1 + extras.length > type.maxInterfaces) {
+      throw new ModelError('AttachmentLimitExceeded', `${1 + extras.length} interfaces exceed the limit for ${input.type} (${type.maxInterfaces})`);
+    }
+    for (const extra of extras) {
+      const other = this.subnet(extra.subnetId);
+      if (other.vpcId !== subnet.vpcId || other.zone !== subnet.zone) {
+        throw new ModelError('InvalidParameter', `subnet ${other.id} is not in the VPC and zone of ${subnet.id}`);
+      }
+    }
+    const instanceId = this.newId('i');
+    const primary = this.buildInterface({ subnetId: subnet.id, securityGroupIds: input.securityGroupIds, description: 'Primary network interface' });
+    const built: NetworkInterface[] = [];
+    try {
+      for (const extra of extras) {
+        built.push(this.buildInterface({ subnetId: extra.subnetId, securityGroupIds: extra.securityGroupIds ?? input.securityGroupIds, description: 'Network interface' }));
+      }
+    } catch (err) {
+      for (const nic of [primary, ...built]) this.discardBuilt(nic);
+      throw err;
+    }
+    const vpc = this.vpc(subnet.vpcId);
+    const instance: Instance = {
+      id: instanceId,
+      type: input.type,
+      zone: subnet.zone,
+      region: vpc.region,
+      vpcId: subnet.vpcId,
+      subnetId: subnet.id,
+      primaryInterfaceId: primary.id,
+      state: 'running',
+      tags: { ...(input.tags ?? {}) },
+    };
+    primary.status = 'in-use';
+    primary.attachment = {
+      id: this.newId('eni-attach'),
+      instanceId,
+      deviceIndex: 0,
+      networkCardIndex: 0,
+      status: 'attached',
+      deleteOnTermination: true,
+    };
+    built.forEach((nic, index) => {
+      nic.status = 'in-use';
+      nic.attachment = { id: this.newId('eni-attach'), instanceId, deviceIndex: index + 1, networkCardIndex: 0, status: 'attached', deleteOnTermination: true };
+    });
+    this.instances.set(instanceId, instance);
+    this.storeInterface(primary);
+    for (const nic of built) this.storeInterface(nic);
+    await Promise.all(this.observers.map((o) => o.instanceLaunched(clone(instance), clone(primary), clone(subnet))));
+    // Device order, as the instance's NICs come up at boot.
+    for (const nic of built) await Promise.all(this.observers.map((o) => o.interfaceAttached(copyInterface(nic), clone(instance))));
+    return clone(instance);
+  }
+
+  async terminateInstance(instanceId: string): Promise<void> {
+    const instance = this.instance(instanceId);
+    instance.state = 'terminated';
+    for (const nic of [...this.interfaces.values()]) {
+      if (nic.attachment?.instanceId !== instanceId) continue;
+      const deleteIt = nic.attachment.deleteOnTermination;
+      nic.attachment = null;
+      nic.status = 'available';
+      if (deleteIt) this.removeInterface(nic);
+      else this.storeInterface(nic);
+    }
+    await Promise.all(this.observers.map((o) => o.instanceTerminated(clone(instance))));
+  }
+
+  // ---- interfaces --------------------------------------------------------
+
+  createInterface(input: CreateInterfaceInput): NetworkInterface {
+    const nic = this.buildInterface(input);
+    this.storeInterface(nic);
+    return clone(nic);
+  }
+
+  attachInterface(interfaceId: string, instanceId: string, deviceIndex: number, networkCardIndex = 0): Attachment {
+    const nic = this.nic(interfaceId);
+    const instance = this.instance(instanceId);
+    const type = this.instanceType(instance.type);
+    if (instance.state !== 'running') throw new ModelError('InvalidState', `instance ${instanceId} is not running`);
+    if (nic.attachment) throw new ModelError('InterfaceInUse', `interface ${interfaceId} is already attached to ${nic.attachment.instanceId}`);
+    if (nic.zone !== instance.zone) {
+      throw new ModelError('InvalidParameter', `interface ${interfaceId} is in ${nic.zone}, instance ${instanceId} in ${instance.zone}`);
+    }
+    if (!Number.isInteger(deviceIndex) || deviceIndex < 0) throw new ModelError('InvalidParameter', `invalid device index ${deviceIndex}`);
+    if (networkCardIndex !== 0) throw new ModelError('InvalidParameter', `network card index ${networkCardIndex} is not supported by ${instance.type}`);
+    const attached = this.attachedTo(instanceId);
+    if (attached.some((other) => other.attachment?.deviceIndex === deviceIndex)) {
+      throw new ModelError('DeviceIndexInUse', `instance ${instanceId} already has an interface attached at device index ${deviceIndex}`);
+    }
+    if (attached.length >= type.maxInterfaces || deviceIndex >= type.maxInterfaces) {
+      throw new ModelError('AttachmentLimitExceeded', `interface count exceeds the limit for ${instance.type} (${type.maxInterfaces})`);
+    }
+    const slots = nic.secondaryIps.length + 1 + nic.prefixes.length;
+    if (slots > type.ipv4PerInterface) {
+      throw new ModelError('AddressLimitExceeded', `interface ${interfaceId} has ${slots} addresses; ${instance.type} allows ${type.ipv4PerInterface} per interface`);
+    }
+    const attachment: Attachment = {
+      id: this.newId('eni-attach'),
+      instanceId,
+      deviceIndex,
+      networkCardIndex,
+      status: 'attaching',
+      deleteOnTermination: false,
+    };
+    nic.attachment = attachment;
+    nic.status = 'in-use';
+    this.storeInterface(nic);
+    this.transition(this.attachDelayMs, async () => {
+      const current = this.interfaces.get(interfaceId);
+      if (!current || current.attachment?.id !== attachment.id) return;
+      await Promise.all(this.observers.map((o) => o.interfaceAttached(clone(current), clone(instance))));
+      if (current.attachment?.id === attachment.id && current.attachment.status === 'attaching') {
+        current.attachment.status = 'attached';
+        this.storeInterface(current);
+      }
+    });
+    return clone(attachment);
+  }
+
+  setDeleteOnTermination(interfaceId: string, attachmentId: string, value: boolean): void {
+    const nic = this.nic(interfaceId);
+    if (nic.attachment?.id !== attachmentId) {
+      throw new ModelError('AttachmentNotFound', `attachment ${attachmentId} does not belong to ${interfaceId}`);
+    }
+    nic.attachment.deleteOnTermination = value;
+    this.storeInterface(nic);
+  }
+
+  detachInterface(attachmentId: string): void {
+    const nic = [...this.interfaces.values()].find((candidate) => candidate.attachment?.id === attachmentId);
+    if (!nic || !nic.attachment) throw new ModelError('AttachmentNotFound', `attachment ${attachmentId} does not exist`);
+    const attachment = nic.attachment;
+    if (attachment.deviceIndex === 0) throw new ModelError('InvalidParameter', 'the primary interface cannot be detached');
+    if (attachment.status === 'detaching') return;
+    attachment.status = 'detaching';
+    this.storeInterface(nic);
+    this.transition(this.detachDelayMs, async () => {
+      const current = this.interfaces.get(nic.id);
+      if (!current || current.attachment?.id !== attachmentId) return;
+      await Promise.all(this.observers.map((o) => o.interfaceDetached(clone(current), attachment.instanceId)));
+      current.attachment = null;
+      current.status = 'available';
+      this.storeInterface(current);
+    });
+  }
+
+  deleteInterface(interfaceId: string): void {
+    const nic = this.nic(interfaceId);
+    if (nic.attachment) throw new ModelError('InterfaceInUse', `interface ${interfaceId} is attached to ${nic.attachment.instanceId}`);
+    this.removeInterface(nic);
+  }
+
+  async assignAddresses(interfaceId: string, input: AssignInput): Promise<AddressChange> {
+    const nic = this.nic(interfaceId);
+    const space = this.space(nic.subnetId);
+    const wantIps = (input.ipCount ?? 0) + (input.ips?.length ?? 0);
+    const wantPrefixes = (input.prefixCount ?? 0) + (input.prefixes?.length ?? 0);
+    if (wantIps === 0 && wantPrefixes === 0) throw new ModelError('InvalidParameter', 'nothing to assign');
+    if (wantPrefixes > 0) this.requirePrefixSupport(nic);
+    this.checkAddressLimit(nic, wantIps + wantPrefixes);
+    const change = this.take(space, nic.subnetId, input);
+    nic.secondaryIps.push(...change.ips);
+    nic.prefixes.push(...change.prefixes);
+    this.storeInterface(nic);
+    const snapshot = copyInterface(nic);
+    await Promise.all(this.observers.map((o) => o.addressesAssigned(snapshot, change)));
+    return change;
+  }
+
+  async releaseAddresses(interfaceId: string, change: AddressChange): Promise<void> {
+    const nic = this.nic(interfaceId);
+    for (const ip of change.ips) {
+      if (ip === nic.primaryIp) throw new ModelError('InvalidParameter', `the primary address ${ip} cannot be unassigned`);
+      if (!nic.secondaryIps.includes(ip)) throw new ModelError('AddressNotAssigned', `address ${ip} is not assigned to ${interfaceId}`);
+    }
+    for (const prefix of change.prefixes) {
+      if (!nic.prefixes.includes(prefix)) throw new ModelError('AddressNotAssigned', `prefix ${prefix} is not assigned to ${interfaceId}`);
+    }
+    const space = this.space(nic.subnetId);
+    nic.secondaryIps = nic.secondaryIps.filter((ip) => !change.ips.includes(ip));
+    nic.prefixes = nic.prefixes.filter((prefix) => !change.prefixes.includes(prefix));
+    for (const ip of change.ips) space.release(ip);
+    for (const prefix of change.prefixes) space.releasePrefix(prefix);
+    this.storeInterface(nic);
+    const snapshot = copyInterface(nic);
+    await Promise.all(this.observers.map((o) => o.addressesReleased(snapshot, { ips: [...change.ips], prefixes: [...change.prefixes] })));
+  }
+
+  /** Replaces an interface's tags as a whole (an ARM PUT carries the full set). */
+  setInterfaceTags(interfaceId: string, tags: Tags): void {
+    const nic = this.nic(interfaceId);
+    nic.tags = { ...tags };
+    this.storeInterface(nic);
+  }
+
+  tagResources(resourceIds: string[], tags: Tags): void {
+    const targets = resourceIds.map((id) => this.taggable(id));
+    for (const target of targets) {
+      Object.assign(target.tags, tags);
+      if (this.interfaces.has(target.id)) this.storeInterface(target as NetworkInterface);
+    }
+  }
+
+  // ---- reads -------------------------------------------------------------
+
+  /** Interfaces as Describe calls see them: lagging writes by `describeLagMs`. */
+  describeInterfaces(wanted: (nic: NetworkInterface) => boolean = () => true): NetworkInterface[] {
+    if (this.describeLagMs <= 0) return [...this.interfaces.values()].filter(wanted).map(copyInterface);
+    const horizon = this.clock.now() - this.describeLagMs;
+    this.history.prune(horizon);
+    return this.history.asOf(horizon).filter(wanted).map(copyInterface);
+  }
+
+  /** The current truth, as the metadata service and the data plane see it. */
+  getInterface(interfaceId: string): NetworkInterface {
+    return copyInterface(this.nic(interfaceId));
+  }
+
+  listInterfaces(): NetworkInterface[] {
+    return [...this.interfaces.values()].map(copyInterface);
+  }
+
+  /** The attached interface whose primary address this is (who asks the metadata service), without copying the others. */
+  attachedInterfaceWithPrimaryIp(ip: string): NetworkInterface | undefined {
+    for (const nic of this.interfaces.values()) if (nic.primaryIp === ip && nic.attachment) return copyInterface(nic);
+    return undefined;
+  }
+
+  /** Interfaces attached to an instance whose attachment completed, by device index. */
+  attachedInterfaces(instanceId: string): NetworkInterface[] {
+    return this.attachedTo(instanceId)
+      .filter((nic) => nic.attachment?.status === 'attached')
+      .sort((a, b) => (a.attachment?.deviceIndex ?? 0) - (b.attachment?.deviceIndex ?? 0))
+      .map(copyInterface);
+  }
+
+  getInstance(instanceId: string): Instance {
+    return clone(this.instance(instanceId));
+  }
+
+  listInstances(): Instance[] {
+    return [...this.instances.values()].map(clone);
+  }
+
+  getSubnet(subnetId: string): Subnet & { freeAddresses: number } {
+    return { ...clone(this.subnet(subnetId)), freeAddresses: this.space(subnetId).free };
+  }
+
+  listSubnets(): Array<Subnet & { freeAddresses: number }> {
+    return [...this.subnets.keys()].map((id) => this.getSubnet(id));
+  }
+
+  getVpc(vpcId: string): Vpc {
+    return clone(this.vpc(vpcId));
+  }
+
+  listVpcs(): Vpc[] {
+    return [...this.vpcs.values()].map(clone);
+  }
+
+  listSecurityGroups(): SecurityGroup[] {
+    return [...this.groups.values()].map(clone);
+  }
+
+  instanceType(name: string): InstanceTypeInfo {
+    const type = this.catalog.get(name);
+    if (!type) throw new ModelError('InstanceTypeNotFound', `instance type ${name} does not exist`);
+    return type;
+  }
+
+  /** The whole state, for the introspection endpoint. */
+  snapshot(): Record<string, unknown> {
+    return {
+      settings: {
+        attachDelayMs: this.attachDelayMs,
+        detachDelayMs: this.detachDelayMs,
+        describeLagMs: this.describeLagMs,
+      },
+      vpcs: this.listVpcs(),
+      subnets: this.listSubnets(),
+      securityGroups: this.listSecurityGroups(),
+      instances: this.listInstances(),
+      interfaces: this.listInterfaces(),
+    };
+  }
+
+  // ---- internals ---------------------------------------------------------
+
+  private buildInterface(input: CreateInterfaceInput): NetworkInterface {
+    const subnet = this.subnet(input.subnetId);
+    const space = this.space(subnet.id);
+    if (input.securityGroupIds.length === 0 && !input.securityGroupsOptional) throw new ModelError('InvalidParameter', 'an interface needs at least one security group');
+    for (const groupId of input.securityGroupIds) {
+      const group = this.groups.get(groupId);
+      if (!group) throw new ModelError('SecurityGroupNotFound', `security group ${groupId} does not exist`);
+      if (group.vpcId !== subnet.vpcId) throw new ModelError('InvalidParameter', `security group ${groupId} belongs to another VPC`);
+    }
+    const secondaryCount = (input.secondaryIpCount ?? 0) + (input.secondaryIps?.length ?? 0);
+    const prefixCount = input.prefixCount ?? 0;
+    if (secondaryCount + prefixCount > this.maxAddressesOnCreate) {
+      throw new ModelError('AddressLimitExceeded', `at most ${this.maxAddressesOnCreate} secondary addresses can be requested when creating an interface`);
+    }
+    let primaryIp: string;
+    if (input.primaryIp) {
+      this.validIp(input.primaryIp);
+      if (!space.claim(input.primaryIp)) throw new ModelError('AddressInUse', `address ${input.primaryIp} is in use or outside ${subnet.cidr}`);
+      primaryIp = input.primaryIp;
+    } else {
+      const [taken] = space.allocate(1) ?? [];
+      if (!taken) throw new ModelError('SubnetFull', `subnet ${subnet.id} has no free addresses`);
+      primaryIp = taken;
+    }
+    let change: AddressChange;
+    try {
+      change = this.take(space, subnet.id, { ipCount: input.secondaryIpCount, ips: input.secondaryIps, prefixCount });
+    } catch (err) {
+      space.release(primaryIp);
+      throw err;
+    }
+    return {
+      id: this.newId('eni'),
+      mac: this.newMac(),
+      vpcId: subnet.vpcId,
+      subnetId: subnet.id,
+      zone: subnet.zone,
+      description: input.description ?? '',
+      securityGroupIds: [...input.securityGroupIds],
+      tags: { ...(input.tags ?? {}) },
+      primaryIp,
+      secondaryIps: change.ips,
+      prefixes: change.prefixes,
+      status: 'available',
+      attachment: null,
+      createdAt: this.clock.now(),
+    };
+  }
+
+  /** Takes addresses and prefixes from a subnet, all or nothing. */
+  private take(space: SubnetAddressSpace, subnetId: string, input: AssignInput): AddressChange {
+    for (const ip of input.ips ?? []) this.validIp(ip);
+    for (const prefix of input.prefixes ?? []) {
+      this.validCidr(prefix);
+      if (parseCidr(prefix).prefixLength !== this.prefixLength) throw new ModelError('InvalidParameter', `prefix ${prefix} is not a /${this.prefixLength}`);
+    }
+    const ips: string[] = [];
+    const prefixes: string[] = [];
+    const undo = (): void => {
+      for (const ip of ips) space.release(ip);
+      for (const prefix of prefixes) space.releasePrefix(prefix);
+    };
+    for (const ip of input.ips ?? []) {
+      if (!space.claim(ip)) {
+        undo();
+        throw new ModelError('AddressInUse', `address ${ip} is in use or outside subnet ${subnetId}`);
+      }
+      ips.push(ip);
+    }
+    for (const prefix of input.prefixes ?? []) {
+      if (!space.claimPrefix(prefix)) {
+        undo();
+        throw new ModelError('AddressInUse', `prefix ${prefix} overlaps addresses in use or lies outside subnet ${subnetId}`);
+      }
+      prefixes.push(prefix);
+    }
+    if (input.ipCount) {
+      const taken = space.allocate(input.ipCount);
+      if (!taken) {
+        undo();
+        throw new ModelError('SubnetFull', `subnet ${subnetId} has ${space.free} free addresses, ${input.ipCount} requested`);
+      }
+      ips.push(...taken);
+    }
+    if (input.prefixCount) {
+      const taken = space.allocatePrefixes(input.prefixCount, this.prefixLength);
+      if (!taken) {
+        undo();
+        throw new ModelError('NoFreePrefix', `subnet ${subnetId} has no ${input.prefixCount} free contiguous /${this.prefixLength} blocks`);
+      }
+      prefixes.push(...taken);
+    }
+    return { ips, prefixes };
+  }
+
+  private checkAddressLimit(nic: NetworkInterface, adding: number): void {
+    const slots = 1 + nic.secondaryIps.length + nic.prefixes.length + adding;
+    if (nic.attachment) {
+      const type = this.instanceType(this.instance(nic.attachment.instanceId).type);
+      if (slots > type.ipv4PerInterface) {
+        throw new ModelError(
+          'AddressLimitExceeded',
+          `number of private addresses (${slots}) exceeds the limit of ${type.ipv4PerInterface} per interface for ${type.name}`,
+        );
+      }
+    } else if (slots - 1 > this.maxAddressesOnCreate) {
+      throw new ModelError('AddressLimitExceeded', `an unattached interface can hold at most ${this.maxAddressesOnCreate} secondary addresses`);
+    }
+  }
+
+  private requirePrefixSupport(nic: NetworkInterface): void {
+    if (!nic.attachment) return;
+    const type = this.instanceType(this.instance(nic.attachment.instanceId).type);
+    if (!type.supportsPrefixes) throw new ModelError('PrefixUnsupported', `instance type ${type.name} does not support prefix delegation`);
+  }
+
+  private transition(delayMs: number, step: () => Promise<void>): void {
+    const run = async (): Promise<void> => {
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await step();
+    };
+    const promise = run().finally(() => this.pending.delete(promise));
+    this.pending.add(promise);
+  }
+
+  private attachedTo(instanceId: string): NetworkInterface[] {
+    return [...this.interfaces.values()].filter((nic) => nic.attachment?.instanceId === instanceId);
+  }
+
+  private storeInterface(nic: NetworkInterface): void {
+    this.interfaces.set(nic.id, nic);
+    this.history.record(nic.id, this.clock.now(), copyInterface(nic), this.clock.now() - this.describeLagMs);
+  }
+
+  /** Gives back what `buildInterface` took for an interface that was never stored. */
+  private discardBuilt(nic: NetworkInterface): void {
+    const space = this.space(nic.subnetId);
+    space.release(nic.primaryIp);
+    for (const ip of nic.secondaryIps) space.release(ip);
+    for (const prefix of nic.prefixes) space.releasePrefix(prefix);
+    this.macs.delete(nic.mac);
+  }
+
+  private removeInterface(nic: NetworkInterface): void {
+    const space = this.space(nic.subnetId);
+    space.release(nic.primaryIp);
+    for (const ip of nic.secondaryIps) space.release(ip);
+    for (const prefix of nic.prefixes) space.releasePrefix(prefix);
+    this.interfaces.delete(nic.id);
+    this.macs.delete(nic.mac);
+    this.history.record(nic.id, this.clock.now(), null, this.clock.now() - this.describeLagMs);
+  }
+
+  private taggable(id: string): { id: string; tags: Tags } {
+    const found = this.interfaces.get(id) ?? this.subnets.get(id) ?? this.vpcs.get(id) ?? this.instances.get(id) ?? this.groups.get(id);
+    if (!found) throw new ModelError('InvalidParameter', `resource ${id} does not exist`);
+    return found;
+  }
+
+  private validCidr(cidr: string): void {
+    try {
+      parseCidr(cidr);
+    } catch (err) {
+      throw new ModelError('InvalidParameter', (err as Error).message);
+    }
+  }
+
+  private validIp(ip: string): void {
+    try {
+      ipToNumber(ip);
+    } catch (err) {
+      throw new ModelError('InvalidParameter', (err as Error).message);
+    }
+  }
+
+  private vpc(id: string): Vpc {
+    const found = this.vpcs.get(id);
+    if (!found) throw new ModelError('VpcNotFound', `VPC ${id} does not exist`);
+    return found;
+  }
+
+  private subnet(id: string): Subnet {
+    const found = this.subnets.get(id);
+    if (!found) throw new ModelError('SubnetNotFound', `subnet ${id} does not exist`);
+    return found;
+  }
+
+  private space(subnetId: string): SubnetAddressSpace {
+    const found = this.spaces.get(subnetId);
+    if (!found) throw new ModelError('SubnetNotFound', `subnet ${subnetId} does not exist`);
+    return found;
+  }
+
+  private instance(id: string): Instance {
+    const found = this.instances.get(id);
+    if (!found) throw new ModelError('InstanceNotFound', `instance ${id} does not exist`);
+    return found;
+  }
+
+  private nic(id: string): NetworkInterface {
+    const found = this.interfaces.get(id);
+    if (!found) throw new ModelError('InterfaceNotFound', `network interface ${id} does not exist`);
+    return found;
+  }
+
+  private newId(prefix: string): string {
+    return `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`;
+  }
+
+  private newMac(): string {
+    for (;;) {
+      const bytes = randomBytes(5);
+      // 02: locally administered unicast, as cloud NICs are.
+      const mac = ['02', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+      if (!this.macs.has(mac)) {
+        this.macs.add(mac);
+        return mac;
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The main job: a two-node cluster on the emulated VPC. ipamd warms each
+ * node's pool, pods are added through the real plugin, they reach each other
+ * across nodes without any overlay, and when they go their addresses come
+ * back to the pool.
+ */
+import { join } from 'node:path';
+import type { CloudName } from '../../providers/contract.ts';
+import { EmulatedCluster, distDir, inNetns, type ClusterNode, type Pod } from './cluster.ts';
+
+export interface DemoOptions {
+  cloud: CloudName;
+  nodes: number;
+  podsPerNode: number;
+  /** Default: the cloud's demo instance type. */
+  instanceType?: string;
+  /** Keep the cluster up for exploring until Ctrl-C. */
+  keep: boolean;
+  cooldownSeconds: number;
+}
+
+const say = (line = ''): void => void process.stdout.write(`${line}\n`);
+
+async function status(node: ClusterNode): Promise<string> {
+  const out = await inNetns(node.namespace, [process.execPath, join(distDir, 'ipamd.mjs'), 'status']);
+  return out.code === 0 ? out.stdout : `status failed: ${out.stderr}`;
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}
+
+async function matrix(cluster: EmulatedCluster, pods: Pod[]): Promise<{ rows: string[]; failures: number }> {
+  const reach = new Map<string, boolean>();
+  const pairs = pods.flatMap((from) => pods.filter((to) => to !== from).map((to) => [from, to] as const));
+  const queue = [...pairs];
+  await Promise.all(
+    Array.from({ length: 12 }, async () => {
+      for (let pair = queue.shift(); pair; pair = queue.shift()) reach.set(`${pair[0].name}>${pair[1].name}`, await cluster.ping(pair[0], pair[1].ip));
+    }),
+  );
+  const width = Math.max(...pods.map((pod) => pod.name.length));
+  const header = `${''.padEnd(width)}  ${pods.map((_, i) => String(i + 1).padStart(2)).join(' ')}`;
+  const rows = pods.map((from, i) => `${from.name.padEnd(width)}  ${pods.map((to) => (to === from ? ' ·' : reach.get(`${from.name}>${to.name}`) ? ' ✓' : ' ✗')).join(' ')}   ${String(i + 1).padStart(2)} ${from.ip}`);
+  return { rows: [header, ...rows], failures: [...reach.values()].filter((ok) => !ok).length };
+}
+
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const cluster = new EmulatedCluster({
+    cloud: options.cloud,
+    nodes: options.nodes,
+    ...(options.instanceType ? { instanceType: options.instanceType } : {}),
+    env: { IP_COOLDOWN_PERIOD: String(options.cooldownSeconds) },
+  });
+  let stopping = false;
+  const stop = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      say('\nTearing down: ipamd, pods, nodes, fabric.');
+      await cluster.teardown();
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(130));
+  process.on('SIGTERM', () => void stop(143));
+  try {
+    say(`Building the VPC in a box on the ${options.cloud} face: ${options.nodes} x ${cluster.instanceType}, ipamd in each node's namespace...`);
+    const started = performance.now();
+    await cluster.start();
+    say(`Warm pools ready in ${((performance.now() - started) / 1000).toFixed(1)} s (conflists written).\n`);
+    for (const node of cluster.nodes) say(`  ${node.instanceId} in ${node.namespace}\n${indent(await status(node))}\n`);
+
+    say(`Adding ${options.podsPerNode} pods per node through the vpc-cni plugin (as containerd would)...`);
+    const pods: Pod[] = [];
+    for (const node of cluster.nodes) {
+      for (let i = 0; i < options.podsPerNode; i++) {
+        const pod = await cluster.createPod(node, `n${node.index + 1}-pod${i + 1}`);
+        const owner = cluster.emulator.model.listInterfaces().find((nic) => nic.secondaryIps.includes(pod.ip));
+        say(`  ${pod.name.padEnd(10)} ${pod.ip.padEnd(12)} on ${owner ? `${owner.id} (device ${owner.attachment?.deviceIndex ?? '?'})` : 'unknown interface'}`);
+        pods.push(pod);
+      }
+    }
+
+    say('\nConnectivity (ping, every pod to every other pod, across nodes, no overlay):');
+    const { rows, failures } = await matrix(cluster, pods);
+    for (const row of rows) say(`  ${row}`);
+    say(failures === 0 ? `  all ${pods.length * (pods.length - 1)} pairs reach each other` : `  ${failures} pairs FAILED`);
+
+    for (const node of cluster.nodes) say(`\nPool of ${node.instanceId} with its pods:\n${indent(await status(node))}`);
+
+    if (options.keep) {
+      say('\nThe cluster stays up. Explore, e.g.:');
+      const node = cluster.nodes[0];
+      if (node) {
+        say(`  ip netns exec ${node.namespace} node dist/ipamd.mjs status`);
+        say(`  ip netns exec ${pods[0]?.netns ?? ''} ip addr`);
+        say(`  curl -s ${'http://127.0.0.1'}:<port>/_emulator/state   (the emulator's own view)`);
+      }
+      say('Press Ctrl-C to delete the pods and tear everything down.');
+      await new Promise<never>(() => undefined);
+    }
+
+    say('\nDeleting the pods...');
+    for (const pod of pods) await cluster.deletePod(pod);
+    const node = cluster.nodes[0];
+    if (node) {
+      say(`Right after the deletes, the addresses cool down (IP_COOLDOWN_PERIOD=${options.cooldownSeconds}):\n${indent(await status(node))}`);
+      await new Promise((resolve) => setTimeout(resolve, options.cooldownSeconds * 1000 + 500));
+      say(`\n...and ${options.cooldownSeconds} s later they are warm again:\n${indent(await status(node))}`);
+    }
+    await stop(failures === 0 ? 0 : 1);
+  } catch (err) {
+    process.stderr.write(`demo failed: ${(err as Error).message}\n`);
+    for (const node of cluster.nodes) if (node.ipamdLog.length > 0) process.stderr.write(`ipamd log of ${node.instanceId}:\n${node.ipamdLog.join('')}\n`);
+    await stop(1);
+  }
+  return 0;
+}

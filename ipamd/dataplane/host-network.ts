@@ -1,0 +1,88 @@
+import { alreadyGone, ipBatch, type BatchLine } from './ip.ts';
+import { numberToIp, parseCidr } from '../../lib/ipv4.ts';
+
+/**
+ * The host side of the node's secondary interfaces: each gets its own route
+ * table (device index + 1) with the subnet gateway as default, the MTU, and a
+ * rule sending traffic from its primary address into that table, so replies
+ * leave through the interface that owns the source address (the VPC drops
+ * anything else).
+ */
+export interface HostInterfaceSpec {
+  mac: string;
+  deviceIndex: number;
+  primaryIp: string;
+  subnetCidr: string;
+  mtu: number;
+}
+
+export interface HostNetwork {
+  configureInterface(spec: HostInterfaceSpec): Promise<void>;
+  removeInterface(spec: HostInterfaceSpec): Promise<void>;
+  /** The name of the link with this MAC (the primary interface, for SNAT). */
+  linkName(mac: string): Promise<string>;
+}
+
+/** For a node whose data plane someone else owns (tests of the control plane alone). */
+export const noHostNetwork: HostNetwork = {
+  configureInterface: async () => undefined,
+  removeInterface: async () => undefined,
+  linkName: async () => 'eth0',
+};
+
+/** Priority of the per-interface `from` rules (after the `to pod` rules at 512). */
+export const interfaceRulePriority = 1536;
+
+export const routeTableFor = (deviceIndex: number): number => deviceIndex + 1;
+
+export function subnetGateway(subnetCidr: string): string {
+  return numberToIp(parseCidr(subnetCidr).base + 1);
+}
+
+async function linkByMac(mac: string): Promise<string> {
+  const { stdout } = await ipBatch([{ tokens: ['link', 'show'] }], { json: true });
+  const links = JSON.parse(stdout) as Array<{ ifname: string; address?: string }>;
+  const found = links.find((link) => link.address?.toLowerCase() === mac.toLowerCase());
+  if (!found) throw new Error(`no link with MAC ${mac} on this host`);
+  return found.ifname;
+}
+
+/** What an earlier run may have left for this interface: its rule and its table. */
+function clearLines(spec: HostInterfaceSpec): BatchLine[] {
+  const table = String(routeTableFor(spec.deviceIndex));
+  return [
+    { tokens: ['rule', 'del', 'from', `${spec.primaryIp}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)] },
+    { tokens: ['route', 'flush', 'table', table] },
+  ];
+}
+
+/** Applies the configuration with `ip -batch` in the namespace this process runs in. */
+export class IpRouteHostNetwork implements HostNetwork {
+  linkName(mac: string): Promise<string> {
+    return linkByMac(mac);
+  }
+
+  async configureInterface(spec: HostInterfaceSpec): Promise<void> {
+    const link = await linkByMac(spec.mac);
+    const table = String(routeTableFor(spec.deviceIndex));
+    const gateway = subnetGateway(spec.subnetCidr);
+    const { prefixLength } = parseCidr(spec.subnetCidr);
+    // Idempotent: clear what an earlier run may have left, then add.
+    await ipBatch(clearLines(spec), { force: true });
+    await ipBatch(
+      [
+        ['link', 'set', 'dev', link, 'mtu', String(spec.mtu), 'up'],
+        ['address', 'replace', `${spec.primaryIp}/${prefixLength}`, 'dev', link],
+        ['route', 'replace', `${gateway}/32`, 'dev', link, 'scope', 'link', 'table', table],
+        ['route', 'replace', 'default', 'via', gateway, 'dev', link, 'table', table],
+        ['rule', 'add', 'from', `${spec.primaryIp}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)],
+        // The kernel adds a subnet route in main for the address; traffic to the subnet must leave via eth0.
+        ['route', 'del', spec.subnetCidr, 'dev', link, 'table', 'main'],
+      ].map((tokens, i, all) => (i === all.length - 1 ? { tokens, tolerate: alreadyGone } : { tokens })),
+    );
+  }
+
+  async removeInterface(spec: HostInterfaceSpec): Promise<void> {
+    await ipBatch(clearLines(spec), { force: true });
+  }
+}
