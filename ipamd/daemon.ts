@@ -12,7 +12,7 @@ import type { Logger } from './logger.ts';
 import { instrumentService, type Metrics } from './metrics.ts';
 import { OPS } from '../wire/protocol.ts';
 import { PoolManager } from './pool/manager.ts';
-import { IpamdService } from './service.ts';
+import { NodeIpamService } from './service.ts';
 import type { PoolTargets } from './types.ts';
 import type { KubernetesIntegration, KubernetesOptions } from './k8s/integration.ts';
 import { isCloudError } from '../providers/errors.ts';
@@ -138,7 +138,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         primaryInterface: await options.host.linkName(metadata.primaryMac),
       });
     }
-    const service = new IpamdService({ store, pool, logger, podNetwork: options.podNetwork, mtu: options.mtu });
+    const service = new NodeIpamService({ store, pool, logger, podNetwork: options.podNetwork, mtu: options.mtu });
     const pendingDir = options.pendingDir ?? join(options.stateDir, 'pending-del');
     const finishPending = (): Promise<void> =>
       finishPendingReleases(pendingDir, service, logger)

@@ -25,7 +25,7 @@ export interface ServiceOptions {
  * the pool is empty an add waits briefly for it to grow, and fails fast with
  * the limit's name when it cannot.
  */
-export class IpamdService implements IpamService {
+export class NodeIpamService implements IpamService {
   private topUpScheduled = false;
 
   constructor(private readonly options: ServiceOptions) {}

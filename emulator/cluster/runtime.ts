@@ -21,7 +21,8 @@ export interface Attachment {
   capabilityArgs?: Record<string, unknown>;
 }
 
-export class CniError extends Error {
+/** A chained plugin's error result, as the runtime sees it (the plugin's own error type is cni/errors.ts' CniError). */
+export class PluginFailure extends Error {
   constructor(
     readonly plugin: string,
     readonly command: string,
@@ -51,7 +52,7 @@ export interface ExecResult {
 export async function execPlugin(options: RuntimeOptions, type: string, env: Record<string, string>, stdin: string): Promise<ExecResult> {
   const { existsSync } = await import('node:fs');
   const dir = options.pluginDirs.find((candidate) => existsSync(`${candidate}/${type}`));
-  if (!dir) throw new CniError(type, env.CNI_COMMAND ?? '', undefined, `plugin ${type} not found in ${options.pluginDirs.join(':')}`, undefined, '');
+  if (!dir) throw new PluginFailure(type, env.CNI_COMMAND ?? '', undefined, `plugin ${type} not found in ${options.pluginDirs.join(':')}`, undefined, '');
   const binary = `${dir}/${type}`;
   const [file, args] = options.hostNamespace ? ['ip', ['netns', 'exec', options.hostNamespace, binary]] : [binary, []];
   return new Promise((resolve, reject) => {
@@ -130,7 +131,7 @@ export class Runtime {
       } catch {
         parsed = { msg: `exit ${out.code}, stdout ${JSON.stringify(out.stdout)}, stderr ${JSON.stringify(out.stderr.slice(0, 500))}` };
       }
-      throw new CniError(plugin.type, command, parsed.code, parsed.msg ?? 'no message', parsed.details, out.stdout);
+      throw new PluginFailure(plugin.type, command, parsed.code, parsed.msg ?? 'no message', parsed.details, out.stdout);
     }
     return out.stdout.trim() === '' ? undefined : (JSON.parse(out.stdout) as unknown);
   }
