@@ -19,30 +19,21 @@ import { configDefault, overlays, portOf, readRepoFile, render, renderDirectory,
 
 const namespace = 'kube-system';
 
-/** Validates one object against its kind's schema; the PodMonitor (not in kubernetes-models) is checked by shape below. */
+/** The schema each kind is checked against; the PodMonitor (not in kubernetes-models) is checked by shape below. */
+const validators: Record<string, ((object: RenderedObject) => void) | undefined> = {
+  'apps/v1/DaemonSet': (o) => new DaemonSet(o as unknown as IDaemonSet).validate(),
+  'v1/ServiceAccount': (o) => new ServiceAccount(o as unknown as IServiceAccount).validate(),
+  'rbac.authorization.k8s.io/v1/ClusterRole': (o) => new ClusterRole(o as unknown as IClusterRole).validate(),
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (o) => new ClusterRoleBinding(o as unknown as IClusterRoleBinding).validate(),
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': (o) => new CustomResourceDefinition(o as unknown as ICustomResourceDefinition).validate(),
+  'monitoring.coreos.com/v1/PodMonitor': () => undefined,
+};
+
 function validateAgainstSchema(object: RenderedObject): void {
   const id = `${object.apiVersion}/${object.kind}`;
-  switch (id) {
-    case 'apps/v1/DaemonSet':
-      new DaemonSet(object as unknown as IDaemonSet).validate();
-      return;
-    case 'v1/ServiceAccount':
-      new ServiceAccount(object as unknown as IServiceAccount).validate();
-      return;
-    case 'rbac.authorization.k8s.io/v1/ClusterRole':
-      new ClusterRole(object as unknown as IClusterRole).validate();
-      return;
-    case 'rbac.authorization.k8s.io/v1/ClusterRoleBinding':
-      new ClusterRoleBinding(object as unknown as IClusterRoleBinding).validate();
-      return;
-    case 'apiextensions.k8s.io/v1/CustomResourceDefinition':
-      new CustomResourceDefinition(object as unknown as ICustomResourceDefinition).validate();
-      return;
-    case 'monitoring.coreos.com/v1/PodMonitor':
-      return;
-    default:
-      throw new Error(`unexpected object ${id} ${object.metadata.name}: no schema to check it against`);
-  }
+  const validate = validators[id];
+  if (!validate) throw new Error(`unexpected object ${id} ${object.metadata.name}: no schema to check it against`);
+  validate(object);
 }
 
 function one<T extends RenderedObject>(objects: RenderedObject[], kind: string, name: string): T {
@@ -161,7 +152,7 @@ describe.each(overlays)('deploy/overlays/%s', (overlay) => {
     expect(env.find((e) => e.name === 'NODE_NAME')).toEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     // EC2 carries 9001-byte frames, Azure and Alibaba Cloud networks 1500: ipamd's default follows CLOUD.
     const literal = Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
-    expect(loadConfig({ ...literal, NODE_NAME: 'node-1' }).podMtu).toBe(overlay === 'aws' ? 9001 : 1500);
+    expect(loadConfig({ ...literal, NODE_NAME: 'node-1' }).dataPlane.mtu).toBe(overlay === 'aws' ? 9001 : 1500);
   });
 
   it("annotates the ServiceAccount (and labels the pod) for the cloud's workload identity", () => {
@@ -321,7 +312,7 @@ describe('the CustomResourceDefinitions', () => {
 describe("the README's own-overlay example", () => {
   it('renders on top of an overlay with the image and identity it names', () => {
     // The ```yaml blocks whose first line names a file under deploy/overlays/.
-    const files = [...readRepoFile('README.md').matchAll(/```yaml\n# (deploy\/overlays\/[\w./-]+)\n([\s\S]*?)```/g)].map((m) => ({ path: m[1] ?? '', text: m[2] ?? '' }));
+    const files = [...readRepoFile('docs/deploy.md').matchAll(/```yaml\n# (deploy\/overlays\/[\w./-]+)\n([\s\S]*?)```/g)].map((m) => ({ path: m[1] ?? '', text: m[2] ?? '' }));
     expect(files.map((f) => posix.basename(f.path)).sort()).toEqual(['identity.yaml', 'kustomization.yaml']);
     const root = mkdtempSync(join(tmpdir(), 'vpc-cni-readme-overlay-'));
     try {

@@ -1,8 +1,8 @@
 import { appendFile, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DurableLog, fileSink, type JournalSink } from '../../../ipamd/datastore/journal.ts';
-import { tick, useTempDirs } from './helpers.ts';
+import { tick, useOpened, useTempDirs } from './helpers.ts';
 
 /** The test state: the list of every number appended, in order. */
 type State = number[];
@@ -21,11 +21,7 @@ const logLines = async (dir: string): Promise<string[]> => (await readFile(join(
 
 describe('DurableLog', () => {
   const tempDir = useTempDirs();
-  const opened: Log[] = [];
-  afterEach(async () => {
-    vi.restoreAllMocks();
-    await Promise.all(opened.splice(0).map((log) => log.close()));
-  });
+  const opened = useOpened<Log>();
   const openTracked = async (dir: string, sink?: JournalSink) => {
     const result = await DurableLog.open<State, number>(dir, sink);
     opened.push(result.log);

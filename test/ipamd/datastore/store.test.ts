@@ -1,28 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AddressStore, NoFreeAddressError, type InventoryInterface, type StoreOptions } from '../../../ipamd/datastore/store.ts';
 import type { AllocationKey } from '../../../ipamd/types.ts';
-import { useTempDirs } from './helpers.ts';
+import { inventoryInterface, useOpened, useTempDirs } from './helpers.ts';
 import { fileSink, type JournalSink } from '../../../ipamd/datastore/journal.ts';
 
 const key = (containerId: string, ifName = 'eth0', network = 'aws-cni'): AllocationKey => ({ network, containerId, ifName });
 
-function nic(deviceIndex: number, fields: Partial<InventoryInterface> = {}): InventoryInterface {
-  return {
-    interfaceId: `eni-${deviceIndex}`,
-    mac: `02:00:00:00:00:0${deviceIndex}`,
-    deviceIndex,
-    subnetId: 'subnet-a',
-    subnetCidr: '10.0.0.0/16',
-    primaryIp: `10.0.${deviceIndex}.1`,
-    isPrimary: deviceIndex === 0,
-    ips: [],
-    prefixes: [],
-    ...fields,
-  };
-}
+const nic = (deviceIndex: number, fields: Partial<InventoryInterface> = {}): InventoryInterface => inventoryInterface(deviceIndex, fields);
 
 /** Every address held by more than one allocation. */
 function duplicateIps(store: AddressStore): string[] {
@@ -36,11 +23,7 @@ const byKeyString = (allocations: Array<{ key: AllocationKey }>) =>
 
 describe('AddressStore', () => {
   const tempDir = useTempDirs();
-  const opened: AddressStore[] = [];
-  afterEach(async () => {
-    vi.restoreAllMocks();
-    await Promise.all(opened.splice(0).map((store) => store.close()));
-  });
+  const opened = useOpened<AddressStore>();
 
   let clock = 1_000_000;
   const now = () => clock;
