@@ -13,6 +13,7 @@ export const unitTests = [
   'test/ipamd/cloud/**/*.test.ts',
   'test/ipamd/api/keyed-lock.test.ts',
   'test/providers/*/errors.test.ts',
+  'test/providers/shared/**/*.test.ts',
   'test/providers/catalogs/**/*.test.ts',
   'test/emulator/cloud/model/**/*.test.ts',
   'test/emulator/cloud/realism/**/*.test.ts',

@@ -62,14 +62,12 @@ export function isCloudError(err: unknown, kind?: CloudErrorKind): err is CloudE
   return err instanceof CloudError && (kind === undefined || err.kind === kind);
 }
 
-/** Codes Node and the SDKs give a request that got no answer (refused, reset, timed out). */
-const noAnswerCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'ReadTimeout', 'ConnectTimeout']);
-
-/**
- * The rule every adapter shares for what its cloud's codes do not name: no
- * answer at all (a network error, or no HTTP status) or a server error is
- * worth retrying.
- */
-export function isTransientFailure(code: string, httpStatus: number | undefined): boolean {
-  return noAnswerCodes.has(code) || httpStatus === undefined || httpStatus >= 500;
+/** The call's answer, or undefined when it failed because what it asked about is not there. */
+export async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (isCloudError(err, 'not-found')) return undefined;
+    throw err;
+  }
 }

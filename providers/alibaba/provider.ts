@@ -1,18 +1,9 @@
-import type {
-  AddressRequest,
-  AssignedAddresses,
-  CloudInterface,
-  CreateInterfaceRequest,
-  InstanceLimits,
-  InstanceMetadata,
-  InterfaceStatus,
-  MetadataInterface,
-  NodeProvider,
-  SecurityGroupInfo,
-  SubnetInfo,
-  CallWrapper,
-} from '../contract.ts';
-import { CloudError, isCloudError } from '../errors.ts';
+import type { AddressRequest, AssignedAddresses, CallWrapper, CloudInterface, CreateInterfaceRequest, InstanceLimits, InstanceMetadata, InterfaceStatus, MetadataInterface, NodeProvider, SecurityGroupInfo, SubnetInfo } from '../contract.ts';
+import { CloudError, isCloudError, unlessNotFound } from '../errors.ts';
+import { InstanceLimitsCache } from '../shared/limits-cache.ts';
+import { readListedInterfaces } from '../shared/listed-interfaces.ts';
+import { Poller } from '../shared/poller.ts';
+import { SdkCaller } from '../shared/sdk-call.ts';
 import { toCloudError, type ErrorContext } from './errors.ts';
 import { AlibabaMetadataClient } from './metadata.ts';
 import { credentials as credentialsModule, ecs as ecsModule, openApi as openApiModule, teaUtil as teaUtilModule } from './sdk.ts';
@@ -22,6 +13,13 @@ type EcsClient = InstanceType<typeof ecsModule.default>;
 type NicSet = InstanceType<typeof ecsModule.DescribeNetworkInterfacesResponseBodyNetworkInterfaceSetsNetworkInterfaceSet>;
 type NicAttribute = InstanceType<typeof ecsModule.DescribeNetworkInterfaceAttributeResponseBody>;
 type CreatedNic = InstanceType<typeof ecsModule.CreateNetworkInterfaceResponseBody>;
+
+/** What an ECS call runs with: the client, and the per-request options that keep the SDK from retrying. */
+interface EcsCall {
+  ecs: EcsClient;
+  runtime: InstanceType<typeof teaUtilModule.RuntimeOptions>;
+}
+
 export type AlibabaCredential = InstanceType<typeof credentialsModule.default>;
 
 export interface AlibabaProviderOptions {
@@ -58,7 +56,6 @@ const vSwitchPageSize = 50;
 const securityGroupBatch = 100;
 const securityGroupPageSize = 50;
 const maxTags = 20;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function tagsOf(tags: { tag?: Array<{ tagKey?: string; tagValue?: string }> } | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -86,16 +83,17 @@ export class AlibabaProvider implements NodeProvider {
   private client: Promise<EcsClient> | undefined;
   private region: Promise<string> | undefined;
   private readonly metadata: AlibabaMetadataClient;
-  private readonly limitsCache = new Map<string, InstanceLimits>();
+  private readonly limits = new InstanceLimitsCache((instanceType) => this.describeInstanceType(instanceType));
   private primaryGroups: string[] | undefined;
   /** Device indexes learned from the cloud, for answers that lack Attachment.DeviceIndex (it is in preview on ECS). */
   private readonly deviceIndexes = new Map<string, number>();
-  private readonly wrap: CallWrapper;
+  /** Every ECS call: through the injected wrapper, failures mapped to CloudErrors; the SDK itself never retries. */
+  private readonly api: SdkCaller<EcsCall, ErrorContext>;
 
   constructor(private readonly options: AlibabaProviderOptions = {}) {
     this.metadata = new AlibabaMetadataClient({ endpoint: options.metadataEndpoint ?? 'http://100.100.100.200', hardened: options.metadataHardened ?? true });
     if (options.regionId) this.region = Promise.resolve(options.regionId);
-    this.wrap = options.wrapCall ?? ((_operation, call) => call());
+    this.api = new SdkCaller(() => this.ecsCall(), toCloudError, options.wrapCall);
   }
 
   async instanceMetadata(): Promise<InstanceMetadata> {
@@ -111,16 +109,7 @@ export class AlibabaProvider implements NodeProvider {
       this.metadata.list('network/interfaces/macs/'),
     ]);
     this.region ??= Promise.resolve(region);
-    // An interface detached between the listing and its own reads answers 404: it is gone, skip it.
-    const read = await Promise.all(
-      macs.map((entry) =>
-        this.metadataInterface(entry.replace(/\/$/, '')).catch((err: unknown) => {
-          if (isCloudError(err, 'not-found')) return undefined;
-          throw err;
-        }),
-      ),
-    );
-    const found = read.filter((nic): nic is Omit<MetadataInterface, 'deviceIndex' | 'securityGroupIds'> => nic !== undefined);
+    const found = await readListedInterfaces(macs, (mac) => this.metadataInterface(mac));
     const primary = found.find((nic) => nic.mac === primaryMac.toLowerCase());
     if (!primary) throw new CloudError({ kind: 'not-found', code: 'MetadataNotFound', message: `primary MAC ${primaryMac} is not among the instance's interfaces`, operation: 'Metadata' });
     // The metadata service shows neither device indexes nor security groups: one Describe call fills them in.
@@ -171,17 +160,19 @@ export class AlibabaProvider implements NodeProvider {
     return { mac: mac.toLowerCase(), interfaceId, subnetId, subnetCidr, primaryIp, secondaryIps: ips.filter((ip) => ip !== primaryIp), prefixes };
   }
 
-  async instanceLimits(instanceType: string): Promise<InstanceLimits> {
-    const cached = this.limitsCache.get(instanceType);
-    if (cached) return cached;
-    const output = await this.call('DescribeInstanceTypes', (ecs, runtime) =>
+  instanceLimits(instanceType: string): Promise<InstanceLimits> {
+    return this.limits.get(instanceType);
+  }
+
+  private async describeInstanceType(instanceType: string): Promise<InstanceLimits> {
+    const output = await this.api.call('DescribeInstanceTypes', ({ ecs, runtime }) =>
       ecs.describeInstanceTypesWithOptions(new ecsModule.DescribeInstanceTypesRequest({ instanceTypes: [instanceType] }), runtime),
     );
     const info = output.body?.instanceTypes?.instanceType?.find((type) => type.instanceTypeId === instanceType);
     if (!info?.eniQuantity || !info.eniPrivateIpAddressQuantity) {
       throw new CloudError({ kind: 'invalid-request', code: 'InvalidInstanceType.NotFound', message: `ECS knows no network limits for instance type ${instanceType}`, operation: 'DescribeInstanceTypes' });
     }
-    const limits: InstanceLimits = {
+    return {
       instanceType,
       maxInterfaces: info.eniQuantity,
       ipv4PerInterface: info.eniPrivateIpAddressQuantity,
@@ -191,8 +182,6 @@ export class AlibabaProvider implements NodeProvider {
       hotAttach: true,
       maxAddressesOnCreate: Math.min(maxAddressesOnCreate, info.eniPrivateIpAddressQuantity - 1),
     };
-    this.limitsCache.set(instanceType, limits);
-    return limits;
   }
 
   async describeInstanceInterfaces(instanceId: string): Promise<CloudInterface[]> {
@@ -211,7 +200,7 @@ export class AlibabaProvider implements NodeProvider {
     let nextToken: string | undefined;
     do {
       const token = nextToken;
-      const output = await this.call('DescribeNetworkInterfaces', async (ecs, runtime) =>
+      const output = await this.api.call('DescribeNetworkInterfaces', async ({ ecs, runtime }) =>
         ecs.describeNetworkInterfacesWithOptions(
           new ecsModule.DescribeNetworkInterfacesRequest({ regionId: await this.regionId(), maxResults: pageSize, ...filter, ...(token ? { nextToken: token } : {}) }),
           runtime,
@@ -267,9 +256,9 @@ export class AlibabaProvider implements NodeProvider {
     const onCreate = Math.min(request.addresses.count, maxAddressesOnCreate);
     const rest = request.addresses.count - onCreate;
     const kind = request.addresses.kind;
-    const created = await this.call(
+    const created = await this.api.call(
       'CreateNetworkInterface',
-      async (ecs, runtime) =>
+      async ({ ecs, runtime }) =>
         ecs.createNetworkInterfaceWithOptions(
           new ecsModule.CreateNetworkInterfaceRequest({
             regionId: await this.regionId(),
@@ -289,7 +278,7 @@ export class AlibabaProvider implements NodeProvider {
     if (!interfaceId) throw new CloudError({ kind: 'transient', code: 'EmptyResponse', message: 'CreateNetworkInterface returned no ENI id', operation: 'CreateNetworkInterface' });
     let attached: CloudInterface;
     try {
-      await this.call('AttachNetworkInterface', async (ecs, runtime) =>
+      await this.api.call('AttachNetworkInterface', async ({ ecs, runtime }) =>
         ecs.attachNetworkInterfaceWithOptions(new ecsModule.AttachNetworkInterfaceRequest({ regionId: await this.regionId(), networkInterfaceId: interfaceId, instanceId: request.instanceId }), runtime),
       );
       attached = await this.waitForAttachment(interfaceId, request.instanceId);
@@ -311,21 +300,21 @@ export class AlibabaProvider implements NodeProvider {
   /** Attaching is asynchronous on ECS: poll the ENI (with backoff) until it is InUse. */
   private async waitForAttachment(interfaceId: string, instanceId: string): Promise<CloudInterface> {
     const timeout = this.options.attachTimeoutMs ?? 60_000;
-    const deadline = Date.now() + timeout;
-    let interval = this.options.pollIntervalMs ?? 200;
-    for (;;) {
-      // Reads lag behind writes: an ENI not found yet, or still Available, may simply not show the change yet.
-      const nic = await this.describeOne(interfaceId);
-      if (nic?.status === 'in-use' && nic.attachment?.instanceId === instanceId) return nic;
-      if (nic?.attachment && nic.attachment.instanceId !== instanceId) {
-        throw new CloudError({ kind: 'invalid-request', code: 'InvalidOperation.InvalidEniState', message: `ENI ${interfaceId} got attached to ${nic.attachment.instanceId}, not ${instanceId}`, operation: 'AttachNetworkInterface' });
-      }
-      if (Date.now() >= deadline) {
-        throw new CloudError({ kind: 'transient', code: 'AttachTimeout', message: `ENI ${interfaceId} was not InUse on ${instanceId} after ${timeout} ms`, operation: 'AttachNetworkInterface' });
-      }
-      await sleep(interval);
-      interval = Math.min(interval * 2, 2000);
-    }
+    const poller = new Poller({ intervalMs: this.options.pollIntervalMs ?? 200, timeoutMs: timeout });
+    const attached = await poller.until(
+      async () => {
+        // Reads lag behind writes: an ENI not found yet, or still Available, may simply not show the change yet.
+        const nic = await this.describeOne(interfaceId);
+        if (nic?.attachment && nic.attachment.instanceId !== instanceId) {
+          throw new CloudError({ kind: 'invalid-request', code: 'InvalidOperation.InvalidEniState', message: `ENI ${interfaceId} got attached to ${nic.attachment.instanceId}, not ${instanceId}`, operation: 'AttachNetworkInterface' });
+        }
+        return nic;
+      },
+      (nic): nic is CloudInterface => nic?.status === 'in-use' && nic.attachment?.instanceId === instanceId,
+      { readFirst: true },
+    );
+    if (attached.met) return attached.state;
+    throw new CloudError({ kind: 'transient', code: 'AttachTimeout', message: `ENI ${interfaceId} was not InUse on ${instanceId} after ${timeout} ms`, operation: 'AttachNetworkInterface' });
   }
 
   private async defaultSecurityGroups(): Promise<string[]> {
@@ -335,9 +324,9 @@ export class AlibabaProvider implements NodeProvider {
   }
 
   async assignAddresses(interfaceId: string, request: AddressRequest): Promise<AssignedAddresses> {
-    const output = await this.call(
+    const output = await this.api.call(
       'AssignPrivateIpAddresses',
-      async (ecs, runtime) =>
+      async ({ ecs, runtime }) =>
         ecs.assignPrivateIpAddressesWithOptions(
           new ecsModule.AssignPrivateIpAddressesRequest({
             regionId: await this.regionId(),
@@ -354,7 +343,7 @@ export class AlibabaProvider implements NodeProvider {
 
   async releaseAddresses(interfaceId: string, addresses: AssignedAddresses): Promise<void> {
     if (addresses.ips.length === 0 && addresses.prefixes.length === 0) return;
-    await this.call('UnassignPrivateIpAddresses', async (ecs, runtime) =>
+    await this.api.call('UnassignPrivateIpAddresses', async ({ ecs, runtime }) =>
       ecs.unassignPrivateIpAddressesWithOptions(
         new ecsModule.UnassignPrivateIpAddressesRequest({
           regionId: await this.regionId(),
@@ -369,11 +358,10 @@ export class AlibabaProvider implements NodeProvider {
 
   async deleteInterface(interfaceId: string): Promise<boolean> {
     const timeout = this.options.detachTimeoutMs ?? 60_000;
-    const deadline = Date.now() + timeout;
-    let interval = this.options.pollIntervalMs ?? 200;
+    const poller = new Poller({ intervalMs: this.options.pollIntervalMs ?? 200, timeoutMs: timeout });
     for (;;) {
       try {
-        await this.call('DeleteNetworkInterface', async (ecs, runtime) =>
+        await this.api.call('DeleteNetworkInterface', async ({ ecs, runtime }) =>
           ecs.deleteNetworkInterfaceWithOptions(new ecsModule.DeleteNetworkInterfaceRequest({ regionId: await this.regionId(), networkInterfaceId: interfaceId }), runtime),
         );
         return true;
@@ -385,20 +373,16 @@ export class AlibabaProvider implements NodeProvider {
       const nic = await this.describeOne(interfaceId);
       if (nic?.attachment && nic.status !== 'detaching') {
         const instanceId = nic.attachment.instanceId;
-        await this.call('DetachNetworkInterface', async (ecs, runtime) =>
+        await this.api.call('DetachNetworkInterface', async ({ ecs, runtime }) =>
           ecs.detachNetworkInterfaceWithOptions(new ecsModule.DetachNetworkInterfaceRequest({ regionId: await this.regionId(), networkInterfaceId: interfaceId, instanceId }), runtime),
         ).catch((err: unknown) => {
           // Already detaching (or still attaching): the wait below and the next round sort it out.
           if (!isCloudError(err, 'not-found') && !(isCloudError(err) && err.code === 'InvalidOperation.InvalidEniState')) throw err;
         });
       }
-      while (Date.now() < deadline) {
-        await sleep(interval);
-        interval = Math.min(interval * 2, 2000);
-        const status = (await this.describeOne(interfaceId))?.status;
-        if (status === undefined || status === 'available' || status === 'in-use' || status === 'attaching') break;
-      }
-      if (Date.now() >= deadline) {
+      // Done waiting once it is gone, Available, or attached again (then the next round detaches it anew).
+      await poller.until(async () => (await this.describeOne(interfaceId))?.status, (status) => status !== 'detaching');
+      if (poller.expired) {
         throw new CloudError({ kind: 'transient', code: 'DetachTimeout', message: `ENI ${interfaceId} was still attached after ${timeout} ms`, operation: 'DeleteNetworkInterface' });
       }
     }
@@ -406,22 +390,19 @@ export class AlibabaProvider implements NodeProvider {
 
   /** One ENI by id through DescribeNetworkInterfaceAttribute; undefined when ECS does not (or not yet) know it. */
   private async describeOne(interfaceId: string): Promise<CloudInterface | undefined> {
-    try {
-      const output = await this.call('DescribeNetworkInterfaceAttribute', async (ecs, runtime) =>
+    const output = await unlessNotFound(
+      this.api.call('DescribeNetworkInterfaceAttribute', async ({ ecs, runtime }) =>
         ecs.describeNetworkInterfaceAttributeWithOptions(new ecsModule.DescribeNetworkInterfaceAttributeRequest({ regionId: await this.regionId(), networkInterfaceId: interfaceId }), runtime),
-      );
-      const body: NicAttribute | undefined = output.body;
-      return body?.networkInterfaceId ? this.toCloudInterface(body) : undefined;
-    } catch (err) {
-      if (isCloudError(err, 'not-found')) return undefined;
-      throw err;
-    }
+      ),
+    );
+    const body: NicAttribute | undefined = output?.body;
+    return body?.networkInterfaceId ? this.toCloudInterface(body) : undefined;
   }
 
   async describeSubnets(vpcId: string, subnetIds: string[]): Promise<SubnetInfo[]> {
     const out: SubnetInfo[] = [];
     for (let page = 1; ; page++) {
-      const output = await this.call('DescribeVSwitches', async (ecs, runtime) =>
+      const output = await this.api.call('DescribeVSwitches', async ({ ecs, runtime }) =>
         ecs.describeVSwitchesWithOptions(
           new ecsModule.DescribeVSwitchesRequest({ regionId: await this.regionId(), pageNumber: page, pageSize: vSwitchPageSize, ...(vpcId ? { vpcId } : {}), ...(subnetIds.length === 1 ? { vSwitchId: subnetIds[0] } : {}) }),
           runtime,
@@ -450,7 +431,7 @@ export class AlibabaProvider implements NodeProvider {
     for (let start = 0; start < ids.length; start += securityGroupBatch) {
       const batch = ids.slice(start, start + securityGroupBatch);
       for (let page = 1; ; page++) {
-        const output = await this.call('DescribeSecurityGroups', async (ecs, runtime) =>
+        const output = await this.api.call('DescribeSecurityGroups', async ({ ecs, runtime }) =>
           ecs.describeSecurityGroupsWithOptions(
             new ecsModule.DescribeSecurityGroupsRequest({ regionId: await this.regionId(), securityGroupIds: JSON.stringify(batch), pageNumber: page, pageSize: securityGroupPageSize }),
             runtime,
@@ -475,8 +456,8 @@ export class AlibabaProvider implements NodeProvider {
     return this.region;
   }
 
-  /** Runs one ECS call through the wrapper and maps its failure to a CloudError; the SDK itself never retries. */
-  private async call<T>(operation: string, run: (ecs: EcsClient, runtime: InstanceType<typeof teaUtilModule.RuntimeOptions>) => Promise<T>, context: ErrorContext = {}): Promise<T> {
+  /** The client, and fresh per-request options: no SDK retries (the caller's gate retries), the configured timeouts. */
+  private async ecsCall(): Promise<EcsCall> {
     const ecs = await this.ecs();
     const runtime = new teaUtilModule.RuntimeOptions({
       autoretry: false,
@@ -484,14 +465,7 @@ export class AlibabaProvider implements NodeProvider {
       readTimeout: this.options.readTimeoutMs ?? 10_000,
       connectTimeout: this.options.connectTimeoutMs ?? 5_000,
     });
-    // The wrapper sees CloudErrors, so its retry and metrics logic can read the kind.
-    return this.wrap(operation, async () => {
-      try {
-        return await run(ecs, runtime);
-      } catch (err) {
-        throw toCloudError(err, operation, context);
-      }
-    });
+    return { ecs, runtime };
   }
 
   private ecs(): Promise<EcsClient> {

@@ -16,21 +16,12 @@ import {
   type NetworkInterface as Ec2NetworkInterface,
 } from '@aws-sdk/client-ec2';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import type {
-  AddressRequest,
-  AssignedAddresses,
-  CloudInterface,
-  CreateInterfaceRequest,
-  InstanceLimits,
-  InstanceMetadata,
-  InterfaceStatus,
-  MetadataInterface,
-  NodeProvider,
-  SecurityGroupInfo,
-  SubnetInfo,
-  CallWrapper,
-} from '../contract.ts';
-import { CloudError, isCloudError } from '../errors.ts';
+import type { AddressRequest, AssignedAddresses, CallWrapper, CloudInterface, CreateInterfaceRequest, InstanceLimits, InstanceMetadata, InterfaceStatus, MetadataInterface, NodeProvider, SecurityGroupInfo, SubnetInfo } from '../contract.ts';
+import { CloudError, isCloudError, unlessNotFound } from '../errors.ts';
+import { InstanceLimitsCache } from '../shared/limits-cache.ts';
+import { readListedInterfaces } from '../shared/listed-interfaces.ts';
+import { Poller } from '../shared/poller.ts';
+import { SdkCaller } from '../shared/sdk-call.ts';
 import { toCloudError } from './errors.ts';
 import { ImdsClient } from './imds.ts';
 
@@ -52,7 +43,6 @@ export interface AwsProviderOptions {
 }
 
 const pageSize = 100;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function tagsOf(list: Array<{ Key?: string | undefined; Value?: string | undefined }> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -96,13 +86,14 @@ export class AwsProvider implements NodeProvider {
   readonly cloud = 'aws' as const;
   private client: EC2Client | undefined;
   private readonly imds: ImdsClient;
-  private readonly limitsCache = new Map<string, InstanceLimits>();
+  private readonly limits = new InstanceLimitsCache((instanceType) => this.describeInstanceType(instanceType));
   private primaryGroups: string[] | undefined;
-  private readonly wrap: CallWrapper;
+  /** Every EC2 call: through the injected wrapper, failures mapped to CloudErrors. */
+  private readonly api: SdkCaller<EC2Client>;
 
   constructor(private readonly options: AwsProviderOptions = {}) {
     this.imds = new ImdsClient({ endpoint: options.imdsEndpoint ?? 'http://169.254.169.254' });
-    this.wrap = options.wrapCall ?? ((_operation, call) => call());
+    this.api = new SdkCaller(() => this.ec2(), toCloudError, options.wrapCall);
   }
 
   async instanceMetadata(): Promise<InstanceMetadata> {
@@ -115,16 +106,7 @@ export class AwsProvider implements NodeProvider {
       this.imds.require('local-ipv4'),
       this.imds.list('network/interfaces/macs/'),
     ]);
-    // An interface detached between the listing and its own reads answers 404: it is gone, skip it.
-    const read = await Promise.all(
-      macs.map((entry) =>
-        this.metadataInterface(entry.replace(/\/$/, '')).catch((err: unknown) => {
-          if (isCloudError(err, 'not-found')) return undefined;
-          throw err;
-        }),
-      ),
-    );
-    const interfaces = read.filter((nic): nic is MetadataInterface => nic !== undefined).sort((a, b) => a.deviceIndex - b.deviceIndex);
+    const interfaces = (await readListedInterfaces(macs, (mac) => this.metadataInterface(mac))).sort((a, b) => a.deviceIndex - b.deviceIndex);
     const primary = interfaces.find((nic) => nic.mac === primaryMac.toLowerCase());
     if (!primary) throw new CloudError({ kind: 'not-found', code: 'MetadataNotFound', message: `primary MAC ${primaryMac} is not among the instance's interfaces`, operation: 'IMDS' });
     this.primaryGroups = primary.securityGroupIds;
@@ -168,16 +150,18 @@ export class AwsProvider implements NodeProvider {
     };
   }
 
-  async instanceLimits(instanceType: string): Promise<InstanceLimits> {
-    const cached = this.limitsCache.get(instanceType);
-    if (cached) return cached;
-    const output = await this.call('DescribeInstanceTypes', (ec2) => ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as _InstanceType] })));
+  instanceLimits(instanceType: string): Promise<InstanceLimits> {
+    return this.limits.get(instanceType);
+  }
+
+  private async describeInstanceType(instanceType: string): Promise<InstanceLimits> {
+    const output = await this.api.call('DescribeInstanceTypes', (ec2) => ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as _InstanceType] })));
     const info = output.InstanceTypes?.[0];
     const network = info?.NetworkInfo;
     if (!info || !network?.MaximumNetworkInterfaces || !network.Ipv4AddressesPerInterface) {
       throw new CloudError({ kind: 'not-found', code: 'InvalidInstanceType', message: `no network limits for instance type ${instanceType}`, operation: 'DescribeInstanceTypes' });
     }
-    const limits: InstanceLimits = {
+    return {
       instanceType,
       maxInterfaces: network.MaximumNetworkInterfaces,
       ipv4PerInterface: network.Ipv4AddressesPerInterface,
@@ -186,8 +170,6 @@ export class AwsProvider implements NodeProvider {
       hotAttach: true,
       maxAddressesOnCreate: network.Ipv4AddressesPerInterface - 1,
     };
-    this.limitsCache.set(instanceType, limits);
-    return limits;
   }
 
   async describeInstanceInterfaces(instanceId: string): Promise<CloudInterface[]> {
@@ -204,7 +186,7 @@ export class AwsProvider implements NodeProvider {
     const out: CloudInterface[] = [];
     let nextToken: string | undefined;
     do {
-      const output = await this.call('DescribeNetworkInterfaces', (ec2) =>
+      const output = await this.api.call('DescribeNetworkInterfaces', (ec2) =>
         ec2.send(new DescribeNetworkInterfacesCommand({ Filters: filters, MaxResults: pageSize, ...(nextToken ? { NextToken: nextToken } : {}) })),
       );
       out.push(...(output.NetworkInterfaces ?? []).map(toCloudInterface));
@@ -216,7 +198,7 @@ export class AwsProvider implements NodeProvider {
   async createInterface(request: CreateInterfaceRequest): Promise<CloudInterface> {
     const groups = request.securityGroupIds.length > 0 ? request.securityGroupIds : await this.defaultSecurityGroups();
     const count = request.addresses.count;
-    const created = await this.call('CreateNetworkInterface', (ec2) =>
+    const created = await this.api.call('CreateNetworkInterface', (ec2) =>
       ec2.send(
         new CreateNetworkInterfaceCommand({
           SubnetId: request.subnetId,
@@ -233,13 +215,13 @@ export class AwsProvider implements NodeProvider {
     const nic = toCloudInterface(created.NetworkInterface);
     let attachmentId: string | undefined;
     try {
-      const attached = await this.call('AttachNetworkInterface', (ec2) =>
+      const attached = await this.api.call('AttachNetworkInterface', (ec2) =>
         ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: nic.interfaceId, InstanceId: request.instanceId, DeviceIndex: request.deviceIndex, NetworkCardIndex: 0 })),
       );
       attachmentId = attached.AttachmentId;
       if (!attachmentId) throw new CloudError({ kind: 'transient', code: 'EmptyResponse', message: 'AttachNetworkInterface returned no attachment', operation: 'AttachNetworkInterface' });
       const id = attachmentId;
-      await this.call('ModifyNetworkInterfaceAttribute', (ec2) =>
+      await this.api.call('ModifyNetworkInterfaceAttribute', (ec2) =>
         ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: nic.interfaceId, Attachment: { AttachmentId: id, DeleteOnTermination: true } })),
       );
     } catch (err) {
@@ -260,7 +242,7 @@ export class AwsProvider implements NodeProvider {
   }
 
   async assignAddresses(interfaceId: string, request: AddressRequest): Promise<AssignedAddresses> {
-    const output = await this.call('AssignPrivateIpAddresses', (ec2) =>
+    const output = await this.api.call('AssignPrivateIpAddresses', (ec2) =>
       ec2.send(
         new AssignPrivateIpAddressesCommand({
           NetworkInterfaceId: interfaceId,
@@ -276,7 +258,7 @@ export class AwsProvider implements NodeProvider {
 
   async releaseAddresses(interfaceId: string, addresses: AssignedAddresses): Promise<void> {
     if (addresses.ips.length === 0 && addresses.prefixes.length === 0) return;
-    await this.call('UnassignPrivateIpAddresses', (ec2) =>
+    await this.api.call('UnassignPrivateIpAddresses', (ec2) =>
       ec2.send(
         new UnassignPrivateIpAddressesCommand({
           NetworkInterfaceId: interfaceId,
@@ -288,12 +270,12 @@ export class AwsProvider implements NodeProvider {
   }
 
   async deleteInterface(interfaceId: string): Promise<boolean> {
-    const deadline = Date.now() + (this.options.detachTimeoutMs ?? 30_000);
-    let interval = this.options.pollIntervalMs ?? 100;
+    const timeout = this.options.detachTimeoutMs ?? 30_000;
+    const poller = new Poller({ intervalMs: this.options.pollIntervalMs ?? 100, timeoutMs: timeout });
     let detachRequested = false;
     for (;;) {
       try {
-        await this.call('DeleteNetworkInterface', (ec2) => ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: interfaceId })));
+        await this.api.call('DeleteNetworkInterface', (ec2) => ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: interfaceId })));
         return true;
       } catch (err) {
         if (isCloudError(err, 'not-found')) return false;
@@ -302,34 +284,22 @@ export class AwsProvider implements NodeProvider {
       if (!detachRequested) {
         const attachmentId = await this.currentAttachmentId(interfaceId);
         if (attachmentId) {
-          await this.call('DetachNetworkInterface', (ec2) => ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId }))).catch((err: unknown) => {
-            if (!isCloudError(err, 'not-found')) throw err;
-          });
+          await unlessNotFound(this.api.call('DetachNetworkInterface', (ec2) => ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId }))));
           detachRequested = true;
         }
       }
       // Wait on the cheap read until the interface is free, instead of retrying the mutating delete.
-      while (Date.now() < deadline) {
-        await sleep(interval);
-        interval = Math.min(interval * 2, 2000);
-        const status = await this.interfaceStatus(interfaceId);
-        if (status === undefined || status === 'available') break;
-      }
-      if (Date.now() >= deadline) {
-        throw new CloudError({ kind: 'transient', code: 'DetachTimeout', message: `interface ${interfaceId} was still attached after ${this.options.detachTimeoutMs ?? 30_000} ms`, operation: 'DeleteNetworkInterface' });
+      await poller.until(() => this.interfaceStatus(interfaceId), (status) => status === undefined || status === 'available');
+      if (poller.expired) {
+        throw new CloudError({ kind: 'transient', code: 'DetachTimeout', message: `interface ${interfaceId} was still attached after ${timeout} ms`, operation: 'DeleteNetworkInterface' });
       }
     }
   }
 
   private async describeOne(interfaceId: string): Promise<CloudInterface | undefined> {
-    try {
-      const output = await this.call('DescribeNetworkInterfaces', (ec2) => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [interfaceId] })));
-      const nic = output.NetworkInterfaces?.[0];
-      return nic ? toCloudInterface(nic) : undefined;
-    } catch (err) {
-      if (isCloudError(err, 'not-found')) return undefined;
-      throw err;
-    }
+    const output = await unlessNotFound(this.api.call('DescribeNetworkInterfaces', (ec2) => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [interfaceId] }))));
+    const nic = output?.NetworkInterfaces?.[0];
+    return nic ? toCloudInterface(nic) : undefined;
   }
 
   private async currentAttachmentId(interfaceId: string): Promise<string | undefined> {
@@ -345,7 +315,7 @@ export class AwsProvider implements NodeProvider {
     const out: SubnetInfo[] = [];
     let nextToken: string | undefined;
     do {
-      const output = await this.call('DescribeSubnets', (ec2) =>
+      const output = await this.api.call('DescribeSubnets', (ec2) =>
         ec2.send(
           new DescribeSubnetsCommand(
             subnetIds.length > 0
@@ -376,7 +346,7 @@ export class AwsProvider implements NodeProvider {
     do {
       // A group-id filter, not GroupIds: EC2 answers GroupIds with one unknown id by InvalidGroup.NotFound for the whole batch.
       // No vpc-id filter either: a group of another VPC must come back to be told apart from a missing one.
-      const output = await this.call('DescribeSecurityGroups', (ec2) =>
+      const output = await this.api.call('DescribeSecurityGroups', (ec2) =>
         ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-id', Values: ids }], MaxResults: pageSize, ...(nextToken ? { NextToken: nextToken } : {}) })),
       );
       for (const group of output.SecurityGroups ?? []) {
@@ -385,19 +355,6 @@ export class AwsProvider implements NodeProvider {
       nextToken = output.NextToken || undefined;
     } while (nextToken);
     return out;
-  }
-
-  /** Runs one EC2 call through the wrapper and maps its failure to a CloudError. */
-  private async call<T>(operation: string, run: (ec2: EC2Client) => Promise<T>): Promise<T> {
-    const ec2 = await this.ec2();
-    // The wrapper sees CloudErrors, so its retry and metrics logic can read the kind.
-    return this.wrap(operation, async () => {
-      try {
-        return await run(ec2);
-      } catch (err) {
-        throw toCloudError(err, operation);
-      }
-    });
   }
 
   private async ec2(): Promise<EC2Client> {

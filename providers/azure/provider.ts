@@ -2,20 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient, type NetworkInterface as ArmNic, type NetworkInterfaceIPConfiguration } from '@azure/arm-network';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import type {
-  AddressRequest,
-  AssignedAddresses,
-  CloudInterface,
-  CreateInterfaceRequest,
-  InstanceLimits,
-  InstanceMetadata,
-  MetadataInterface,
-  NodeProvider,
-  SecurityGroupInfo,
-  SubnetInfo,
-  CallWrapper,
-} from '../contract.ts';
-import { CloudError, isCloudError } from '../errors.ts';
+import type { AddressRequest, AssignedAddresses, CallWrapper, CloudInterface, CreateInterfaceRequest, InstanceLimits, InstanceMetadata, MetadataInterface, NodeProvider, SecurityGroupInfo, SubnetInfo } from '../contract.ts';
+import { CloudError, isCloudError, unlessNotFound } from '../errors.ts';
+import { InstanceLimitsCache } from '../shared/limits-cache.ts';
+import { SdkCaller } from '../shared/sdk-call.ts';
 import { toCloudError } from './errors.ts';
 import { AzureImdsClient, linuxMac, type AzureInstanceDocument } from './imds.ts';
 import { ifMatchOnWritesPolicy, plainHttpBearerPolicy, sdkBearerPolicyName } from './pipeline.ts';
@@ -54,6 +44,12 @@ interface Node {
   vmName: string;
   vmSize: string;
   vmResourceId: string;
+}
+
+/** The two ARM clients every call runs with. */
+interface ArmClients {
+  network: NetworkManagementClient;
+  compute: ComputeManagementClient;
 }
 
 /** The static facts of one of the VM's NICs, learnt from ARM once. */
@@ -96,18 +92,20 @@ const primaryConfig = (nic: ArmNic): NetworkInterfaceIPConfiguration | undefined
 export class AzureProvider implements NodeProvider {
   readonly cloud = 'azure' as const;
   private readonly imds: AzureImdsClient;
-  private readonly wrap: CallWrapper;
+  /** Every ARM call: through the injected wrapper, failures mapped to CloudErrors. */
+  private readonly api: SdkCaller<ArmClients>;
   private readonly credential: TokenCredential;
   private readonly armEndpoint: string;
   private node: Node | undefined;
   private nodeReading: Promise<Node> | undefined;
-  private clients: { network: NetworkManagementClient; compute: ComputeManagementClient } | undefined;
+  private clients: ArmClients | undefined;
   /** By Linux-style MAC. */
   private readonly knownNics = new Map<string, KnownNic>();
   /** NIC id (lower case) to its place in the VM's NIC list, as IMDS last showed it. */
   private readonly deviceIndexes = new Map<string, number>();
   private readonly vnetCidrs = new Map<string, string[]>();
-  private readonly limitsCache = new Map<string, InstanceLimits>();
+  /** VM sizes are case-insensitive on Azure. */
+  private readonly limits = new InstanceLimitsCache((vmSize) => this.resourceSkuLimits(vmSize), { caseInsensitive: true });
 
   constructor(private readonly options: AzureProviderOptions = {}) {
     this.armEndpoint = (options.armEndpoint ?? defaultArmEndpoint).replace(/\/+$/, '');
@@ -119,14 +117,14 @@ export class AzureProvider implements NodeProvider {
       });
     }
     this.imds = new AzureImdsClient({ endpoint: options.imdsEndpoint ?? 'http://169.254.169.254' });
-    this.wrap = options.wrapCall ?? ((_operation, call) => call());
+    this.api = new SdkCaller(() => this.sdk(), toCloudError, options.wrapCall);
     this.credential = options.credential ?? new DefaultAzureCredential();
   }
 
   // ---- the node ------------------------------------------------------------
 
   async instanceMetadata(): Promise<InstanceMetadata> {
-    const doc = await this.wrap('IMDS', () => this.imds.instance());
+    const doc = await this.api.wrap('IMDS', () => this.imds.instance());
     const node = this.nodeFrom(doc);
     const seen = doc.network.interface.map((entry) => linuxMac(entry.macAddress));
     if (seen.some((mac) => !this.knownNics.has(mac))) await this.learnNics(node);
@@ -189,7 +187,7 @@ export class AzureProvider implements NodeProvider {
   /** The node, read once; calls racing at start-up share one metadata read. */
   private requireNode(): Promise<Node> {
     if (this.node) return Promise.resolve(this.node);
-    this.nodeReading ??= this.wrap('IMDS', () => this.imds.instance())
+    this.nodeReading ??= this.api.wrap('IMDS', () => this.imds.instance())
       .then((doc) => this.nodeFrom(doc))
       .finally(() => {
         this.nodeReading = undefined;
@@ -215,18 +213,20 @@ export class AzureProvider implements NodeProvider {
     const cached = this.vnetCidrs.get(vnetId.toLowerCase());
     if (cached) return cached;
     const { resourceGroup, names } = parseId(vnetId, 'virtual network');
-    const vnet = await this.call('GetVirtualNetwork', ({ network }) => network.virtualNetworks.get(resourceGroup, names[0] ?? ''));
+    const vnet = await this.api.call('GetVirtualNetwork', ({ network }) => network.virtualNetworks.get(resourceGroup, names[0] ?? ''));
     const cidrs = vnet.addressSpace?.addressPrefixes ?? [];
     this.vnetCidrs.set(vnetId.toLowerCase(), cidrs);
     return cidrs;
   }
 
-  async instanceLimits(instanceType: string): Promise<InstanceLimits> {
-    const cached = this.limitsCache.get(instanceType.toLowerCase());
-    if (cached) return cached;
+  instanceLimits(instanceType: string): Promise<InstanceLimits> {
+    return this.limits.get(instanceType);
+  }
+
+  private async resourceSkuLimits(instanceType: string): Promise<InstanceLimits> {
     const node = await this.requireNode();
     const filter = `location eq '${node.location}'`;
-    const maxNics = await this.call('ListResourceSkus', async ({ compute }) => {
+    const maxNics = await this.api.call('ListResourceSkus', async ({ compute }) => {
       for await (const sku of compute.resourceSkus.list({ filter })) {
         if (sku.resourceType !== 'virtualMachines' || !same(sku.name, instanceType)) continue;
         const value = sku.capabilities?.find((capability) => capability.name === 'MaxNetworkInterfaces')?.value;
@@ -237,7 +237,7 @@ export class AzureProvider implements NodeProvider {
     if (maxNics === undefined || !Number.isInteger(maxNics) || maxNics < 1) {
       throw new CloudError({ kind: 'invalid-request', code: 'SkuNotAvailable', message: `VM size ${instanceType} is not offered in ${node.location} (no MaxNetworkInterfaces in its resource SKU)`, operation: 'ListResourceSkus' });
     }
-    const limits: InstanceLimits = {
+    return {
       instanceType,
       maxInterfaces: maxNics,
       ipv4PerInterface: ipConfigurationsPerNic,
@@ -247,15 +247,13 @@ export class AzureProvider implements NodeProvider {
       hotAttach: false,
       maxAddressesOnCreate: 0,
     };
-    this.limitsCache.set(instanceType.toLowerCase(), limits);
-    return limits;
   }
 
   // ---- interfaces ----------------------------------------------------------
 
   private async listNics(): Promise<ArmNic[]> {
     const node = await this.requireNode();
-    return this.call('ListNetworkInterfaces', async ({ network }) => {
+    return this.api.call('ListNetworkInterfaces', async ({ network }) => {
       const out: ArmNic[] = [];
       for await (const nic of network.networkInterfaces.list(node.resourceGroup)) out.push(nic);
       return out;
@@ -381,11 +379,11 @@ export class AzureProvider implements NodeProvider {
     const name = names[0] ?? '';
     const attempts = this.options.maxWriteAttempts ?? 8;
     for (let attempt = 1; ; attempt++) {
-      const current = await this.call('GetNetworkInterface', ({ network }) => network.networkInterfaces.get(resourceGroup, name));
+      const current = await this.api.call('GetNetworkInterface', ({ network }) => network.networkInterfaces.get(resourceGroup, name));
       const wanted = change(current);
       if (!wanted) return current;
       try {
-        return await this.call('PutNetworkInterface', ({ network }) =>
+        return await this.api.call('PutNetworkInterface', ({ network }) =>
           network.networkInterfaces.beginCreateOrUpdateAndWait(resourceGroup, name, wanted, {
             ...(this.options.lroPollIntervalMs === undefined ? {} : { updateIntervalInMs: this.options.lroPollIntervalMs }),
             requestOptions: { customHeaders: current.etag ? { 'If-Match': current.etag } : {} },
@@ -407,7 +405,7 @@ export class AzureProvider implements NodeProvider {
       firstStatus ??= response.status;
     };
     try {
-      await this.call('DeleteNetworkInterface', ({ network }) =>
+      await this.api.call('DeleteNetworkInterface', ({ network }) =>
         network.networkInterfaces.beginDeleteAndWait(resourceGroup, names[0] ?? '', {
           onResponse,
           ...(this.options.lroPollIntervalMs === undefined ? {} : { updateIntervalInMs: this.options.lroPollIntervalMs }),
@@ -432,7 +430,7 @@ export class AzureProvider implements NodeProvider {
       let byId = usage.get(vnetId.toLowerCase());
       if (!byId) {
         const { resourceGroup, names } = parseId(vnetId, 'virtual network');
-        const entries = await this.call('ListVirtualNetworkUsage', async ({ network }) => {
+        const entries = await this.api.call('ListVirtualNetworkUsage', async ({ network }) => {
           const out: Array<[string, number]> = [];
           for await (const entry of network.virtualNetworks.listUsage(resourceGroup, names[0] ?? '')) {
             if (entry.id) out.push([entry.id.toLowerCase(), (entry.limit ?? 0) - (entry.currentValue ?? 0)]);
@@ -455,7 +453,7 @@ export class AzureProvider implements NodeProvider {
     });
     if (subnetIds.length === 0) {
       const { resourceGroup, names } = parseId(vpcId, 'virtual network');
-      const vnet = await this.call('GetVirtualNetwork', ({ network }) => network.virtualNetworks.get(resourceGroup, names[0] ?? ''));
+      const vnet = await this.api.call('GetVirtualNetwork', ({ network }) => network.virtualNetworks.get(resourceGroup, names[0] ?? ''));
       const out: SubnetInfo[] = [];
       for (const subnet of vnet.subnets ?? []) out.push(await info(vnet.id ?? vpcId, subnet));
       return out;
@@ -463,7 +461,7 @@ export class AzureProvider implements NodeProvider {
     const out: SubnetInfo[] = [];
     for (const subnetId of subnetIds) {
       const { resourceGroup, names } = parseId(subnetId, 'subnet');
-      const subnet = await this.call('GetSubnet', ({ network }) => network.subnets.get(resourceGroup, names[0] ?? '', names[1] ?? ''));
+      const subnet = await this.api.call('GetSubnet', ({ network }) => network.subnets.get(resourceGroup, names[0] ?? '', names[1] ?? ''));
       out.push(await info(vnetOf(subnet.id ?? subnetId), subnet));
     }
     return out;
@@ -487,13 +485,8 @@ export class AzureProvider implements NodeProvider {
       const parts = id.split('/');
       if (parts.length !== 9 || !same(parts[6], 'Microsoft.Network') || !same(parts[7], 'networkSecurityGroups')) throw invalid(`${JSON.stringify(id)} is not an Azure network security group resource id`);
       if (!same(subscriptionId, node.subscriptionId)) throw invalid(`network security group ${id} is in subscription ${subscriptionId}: a NIC of this node (subscription ${node.subscriptionId}) cannot use it`);
-      let nsg;
-      try {
-        nsg = await this.call('GetNetworkSecurityGroup', ({ network }) => network.networkSecurityGroups.get(resourceGroup, names[0] ?? ''));
-      } catch (err) {
-        if (isCloudError(err, 'not-found')) continue;
-        throw err;
-      }
+      const nsg = await unlessNotFound(this.api.call('GetNetworkSecurityGroup', ({ network }) => network.networkSecurityGroups.get(resourceGroup, names[0] ?? '')));
+      if (!nsg) continue;
       if (nsg.location && node.location && !same(nsg.location.replaceAll(' ', ''), node.location.replaceAll(' ', ''))) {
         throw invalid(`network security group ${id} is in ${nsg.location}: a NIC of this node (${node.location}) cannot use it`);
       }
@@ -505,19 +498,7 @@ export class AzureProvider implements NodeProvider {
 
   // ---- plumbing --------------------------------------------------------------
 
-  /** Runs one ARM call through the wrapper and maps its failure to a CloudError. */
-  private async call<T>(operation: string, run: (clients: { network: NetworkManagementClient; compute: ComputeManagementClient }) => Promise<T>): Promise<T> {
-    const clients = await this.sdk();
-    return this.wrap(operation, async () => {
-      try {
-        return await run(clients);
-      } catch (err) {
-        throw toCloudError(err, operation);
-      }
-    });
-  }
-
-  private async sdk(): Promise<{ network: NetworkManagementClient; compute: ComputeManagementClient }> {
+  private async sdk(): Promise<ArmClients> {
     if (this.clients) return this.clients;
     const node = await this.requireNode();
     const insecure = this.armEndpoint.toLowerCase().startsWith('http://');
