@@ -3,13 +3,12 @@
  * to ipamd, and returns what to print on stdout (nothing but ADD prints on
  * success). Failures are thrown as CniError.
  */
-import type { IpamdCallErrorCode } from '../wire/client.ts';
-import type { AddParams, Attachment, CheckParams, DelParams } from '../wire/protocol.ts';
-import type { AllocationKey } from '../wire/protocol.ts';
+import { IpamError, type IpamErrorCode } from '../wire/errors.ts';
+import type { AddParams, AllocationKey, Attachment, CheckParams, DelParams } from '../wire/protocol.ts';
 import { isObject, refuseUnsupportedForAdd, versionAtLeast, type CniVersion, type NetConf } from './config.ts';
 import { containerIdFrom, containerIdProblem, ifNameFrom, ifNameProblem, optionalNetnsFrom, podFrom, requiredNetnsFrom, type Command, type Env } from './env.ts';
 import { Code, CniError, fromIpamd, show } from './errors.ts';
-import { callIpamd, IpamdCallError } from './ipamd.ts';
+import { callIpamd } from './ipamd.ts';
 import { addResult, expectedFromPrevResult } from './result.ts';
 
 export type Log = (line: string) => void;
@@ -27,7 +26,7 @@ async function call<T>(conf: NetConf, run: () => Promise<T>, op: string): Promis
   try {
     return await run();
   } catch (err) {
-    if (err instanceof IpamdCallError) throw fromIpamd(err, op, conf.ipamdSocket);
+    if (err instanceof IpamError) throw fromIpamd(err, op, conf.ipamdSocket);
     throw err;
   }
 }
@@ -51,7 +50,7 @@ export async function add(conf: NetConf, env: Env): Promise<string> {
 }
 
 /** ipamd answers that mean "not there to take it now": DEL then finishes on its own and leaves a record. */
-const DEL_FALLBACK: ReadonlySet<IpamdCallErrorCode> = new Set(['unreachable', 'timeout', 'protocol', 'not-ready', 'busy']);
+const DEL_FALLBACK: ReadonlySet<IpamErrorCode> = new Set(['unreachable', 'timeout', 'protocol', 'not-ready', 'busy']);
 
 /**
  * DEL: idempotent, and succeeds when everything is gone, with CNI_NETNS empty
@@ -70,7 +69,7 @@ export async function del(conf: NetConf, env: Env, log: Log): Promise<void> {
     await callIpamd(conf.ipamdSocket, 'del', params, conf.timeoutMs);
     return;
   } catch (err) {
-    if (!(err instanceof IpamdCallError)) throw err;
+    if (!(err instanceof IpamError)) throw err;
     if (!DEL_FALLBACK.has(err.code)) throw fromIpamd(err, 'del', conf.ipamdSocket);
     log(`ipamd could not take DEL of ${key.containerId}/${key.ifName} (${err.code}: ${err.message}); finishing without it`);
   }
@@ -104,7 +103,7 @@ export async function status(conf: NetConf): Promise<void> {
     if (result.ready === true) return;
     reason = `ipamd is not ready: ${typeof result.reason === 'string' && result.reason !== '' ? result.reason : 'no reason given'}`;
   } catch (err) {
-    if (!(err instanceof IpamdCallError)) throw err;
+    if (!(err instanceof IpamError)) throw err;
     reason = err.code === 'unreachable' || err.code === 'timeout' ? `ipamd is unreachable: ${err.message}` : `ipamd answered ${err.code}: ${err.message}`;
   }
   throw new CniError(Code.notAvailable, `plugin not available: ${reason}`, `check the vpc-cni ipamd pod on this node and its log (socket ${conf.ipamdSocket})`);

@@ -3,7 +3,7 @@
  * from the environment reaches ipamd, a file name or a command unchecked.
  * Failures are code 4 (invalid environment variables) naming the variable.
  */
-import { ifNameProblem } from '../wire/ifname.ts';
+import { CONTAINER_ID_PATTERN, ifNameProblem, MAX_CONTAINER_ID } from '../wire/identifiers.ts';
 import type { PodRef } from '../wire/protocol.ts';
 import { Code, CniError, show } from './errors.ts';
 
@@ -21,35 +21,31 @@ export function commandFrom(env: Env): Command {
   return cmd as Command;
 }
 
-/** CNI spec: alphanumeric start, then [A-Za-z0-9_.-]; ipamd takes at most 256 characters. */
-const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-export const MAX_CONTAINER_ID = 256;
-
 export function containerIdProblem(id: string): string | undefined {
   if (id.length === 0) return 'must not be empty';
   if (id.length > MAX_CONTAINER_ID) return `must be at most ${MAX_CONTAINER_ID} characters (got ${id.length})`;
-  if (!CONTAINER_ID.test(id)) return 'must start with a letter or digit and contain only letters, digits, "_", "." and "-"';
+  if (!CONTAINER_ID_PATTERN.test(id)) return 'must start with a letter or digit and contain only letters, digits, "_", "." and "-"';
   return undefined;
 }
 
+/** A variable that must be set and pass `problemOf`; code 4 naming it otherwise. */
+function requiredVar(env: Env, name: string, problemOf: (value: string) => string | undefined, wording: { unset?: string; invalid?: string } = {}): string {
+  const value = env[name];
+  if (!value) throw new CniError(Code.invalidEnv, wording.unset ?? `${name} is not set`);
+  const problem = problemOf(value);
+  if (problem) throw new CniError(Code.invalidEnv, `${name} ${show(value)} ${wording.invalid ?? 'is invalid'}: it ${problem}`);
+  return value;
+}
+
 export function containerIdFrom(env: Env): string {
-  const id = env.CNI_CONTAINERID;
-  if (!id) throw new CniError(Code.invalidEnv, 'CNI_CONTAINERID is not set');
-  const problem = containerIdProblem(id);
-  if (problem) throw new CniError(Code.invalidEnv, `CNI_CONTAINERID ${show(id)} is invalid: it ${problem}`);
-  return id;
+  return requiredVar(env, 'CNI_CONTAINERID', containerIdProblem);
 }
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-
 export function ifNameFrom(env: Env): string {
-  const name = env.CNI_IFNAME;
-  if (!name) throw new CniError(Code.invalidEnv, 'CNI_IFNAME is not set');
-  const problem = ifNameProblem(name);
-  if (problem) throw new CniError(Code.invalidEnv, `CNI_IFNAME ${show(name)} is not a valid interface name: it ${problem}`);
-  return name;
+  return requiredVar(env, 'CNI_IFNAME', ifNameProblem, { invalid: 'is not a valid interface name' });
 }
 
 const MAX_PATH = 4096;
@@ -63,11 +59,7 @@ function netnsProblem(netns: string): string | undefined {
 
 /** CNI_NETNS for ADD and CHECK: required, an absolute path. */
 export function requiredNetnsFrom(env: Env): string {
-  const netns = env.CNI_NETNS;
-  if (!netns) throw new CniError(Code.invalidEnv, 'CNI_NETNS is not set; it must be the path of the pod network namespace');
-  const problem = netnsProblem(netns);
-  if (problem) throw new CniError(Code.invalidEnv, `CNI_NETNS ${show(netns)} is invalid: it ${problem}`);
-  return netns;
+  return requiredVar(env, 'CNI_NETNS', netnsProblem, { unset: 'CNI_NETNS is not set; it must be the path of the pod network namespace' });
 }
 
 /**

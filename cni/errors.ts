@@ -9,7 +9,7 @@
  *   999  a failure inside the plugin itself (libcni's "internal"; a bug)
  * Exit status is 1 for every error, as the reference plugins do.
  */
-import type { IpamdCallError } from './ipamd.ts';
+import type { IpamError } from '../wire/errors.ts';
 
 export const Code = {
   incompatibleVersion: 1,
@@ -69,7 +69,7 @@ function unreachableHint(socketPath: string): string {
  * Away or overloaded (`unreachable`, `timeout`, `protocol`: connection dropped
  * mid-call, `not-ready`, `busy`) is 11: the runtime retries later.
  */
-export function fromIpamd(err: IpamdCallError, op: string, socketPath: string): CniError {
+export function fromIpamd(err: IpamError, op: string, socketPath: string): CniError {
   switch (err.code) {
     case 'unreachable':
     case 'timeout':

@@ -6,7 +6,7 @@
  */
 import { hostVethName } from '../wire/names.ts';
 import type { AllocationKey } from '../wire/protocol.ts';
-import { recordPendingRelease } from './pending.ts';
+import { recordPendingRelease } from './pending-release.ts';
 import { removeHostVeth } from './veth.ts';
 
 export async function delWithoutIpamd(pendingDir: string, key: AllocationKey, log: (line: string) => void): Promise<void> {

@@ -9,11 +9,10 @@
  * this path against the real API server, and a few of them through the Node
  * path too, and expect the same answers.
  */
-import { connectErrorCode, IpamdCallError, settleAnswer } from '../wire/answer.ts';
+import { connectErrorCode, settleAnswer } from '../wire/answer.ts';
+import { IpamError } from '../wire/errors.ts';
 import type { Op, ParamsOf, ResultOf } from '../wire/protocol.ts';
 import { bun, type BunRuntime, type BunSocket } from './bun.ts';
-
-export { IpamdCallError };
 
 export async function callIpamd<O extends Op>(socketPath: string, op: O, params: ParamsOf<O>, timeoutMs: number): Promise<ResultOf<O>> {
   if (bun) return callWithBun(bun, socketPath, op, params, timeoutMs);
@@ -27,7 +26,7 @@ function callWithBun<O extends Op>(b: BunRuntime, socketPath: string, op: O, par
     let received = new Uint8Array(0);
     let socket: BunSocket | undefined;
     let done = false;
-    const finish = (failure: IpamdCallError | undefined, result?: ResultOf<O>): void => {
+    const finish = (failure: IpamError | undefined, result?: ResultOf<O>): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -35,7 +34,7 @@ function callWithBun<O extends Op>(b: BunRuntime, socketPath: string, op: O, par
       if (failure) reject(failure);
       else resolve(result as ResultOf<O>);
     };
-    const timer = setTimeout(() => finish(new IpamdCallError('timeout', `ipamd did not answer ${op} within ${timeoutMs} ms (${socketPath})`)), timeoutMs);
+    const timer = setTimeout(() => finish(new IpamError('timeout', `ipamd did not answer ${op} within ${timeoutMs} ms (${socketPath})`)), timeoutMs);
     const flush = (s: BunSocket): void => {
       if (pending.length === 0) return;
       const n = s.write(pending);
@@ -63,10 +62,10 @@ function callWithBun<O extends Op>(b: BunRuntime, socketPath: string, op: O, par
         },
         error(_s, err) {
           const code = (err as NodeJS.ErrnoException).code;
-          finish(new IpamdCallError(connectErrorCode(code), `cannot talk to ipamd at ${socketPath}: ${code ?? err.message}`));
+          finish(new IpamError(connectErrorCode(code), `cannot talk to ipamd at ${socketPath}: ${code ?? err.message}`));
         },
         close() {
-          finish(new IpamdCallError('protocol', `ipamd closed the connection without answering ${op} (${socketPath})`));
+          finish(new IpamError('protocol', `ipamd closed the connection without answering ${op} (${socketPath})`));
         },
       },
     }).then(
@@ -75,7 +74,7 @@ function callWithBun<O extends Op>(b: BunRuntime, socketPath: string, op: O, par
         if (done) s.terminate();
       },
       (err: NodeJS.ErrnoException) => {
-        finish(new IpamdCallError(connectErrorCode(err?.code), `cannot talk to ipamd at ${socketPath}: ${err?.code ?? err?.message}`));
+        finish(new IpamError(connectErrorCode(err?.code), `cannot talk to ipamd at ${socketPath}: ${err?.code ?? err?.message}`));
       },
     );
   });

@@ -8,9 +8,9 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { execFile } from 'node:child_process';
+import { isHostVethName } from '../wire/names.ts';
 
 const IP_BINARIES = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'];
-const HOST_VETH = /^vcni[0-9a-f]{11}$/;
 
 export type VethOutcome = { removed: true } | { removed: false; absent: true } | { removed: false; absent: false; error: string };
 
@@ -27,7 +27,7 @@ function findIp(): string | undefined {
 }
 
 export function removeHostVeth(name: string): Promise<VethOutcome> {
-  if (!HOST_VETH.test(name)) return Promise.resolve({ removed: false, absent: false, error: `refusing to delete ${JSON.stringify(name)}: not a vpc-cni host veth name` });
+  if (!isHostVethName(name)) return Promise.resolve({ removed: false, absent: false, error: `refusing to delete ${JSON.stringify(name)}: not a vpc-cni host veth name` });
   const ip = findIp();
   if (!ip) return Promise.resolve({ removed: false, absent: false, error: `no ip binary in ${IP_BINARIES.join(', ')}` });
   return new Promise((resolve) => {

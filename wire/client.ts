@@ -1,19 +1,19 @@
 /**
  * The plugin's client to ipamd. Loaded on every pod ADD/DEL: only node:net
- * at run time (the other imports are types and vanish).
+ * and the import-free answer reader and error at run time (the other imports
+ * are types and vanish).
  */
 import { createConnection } from 'node:net';
-import { connectErrorCode, IpamdCallError, settleAnswer, type IpamdCallErrorCode } from './answer.ts';
+import { connectErrorCode, settleAnswer } from './answer.ts';
+import { IpamError } from './errors.ts';
 import type { Op, ParamsOf, ResultOf } from './protocol.ts';
-
-export { IpamdCallError, type IpamdCallErrorCode };
 
 export interface CallOptions {
   /** Whole call, connect included. Default 30 s (the server gives up on a request after 25 s). */
   timeoutMs?: number;
 }
 
-/** Send one request to ipamd on its own connection and return the result, or throw IpamdCallError. */
+/** Send one request to ipamd on its own connection and return the result, or throw IpamError. */
 export function callIpamd<O extends Op>(
   socketPath: string,
   op: O,
@@ -25,7 +25,7 @@ export function callIpamd<O extends Op>(
     let received = '';
     let done = false;
     const socket = createConnection(socketPath);
-    const finish = (err: IpamdCallError | undefined, result?: ResultOf<O>): void => {
+    const finish = (err: IpamError | undefined, result?: ResultOf<O>): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -34,7 +34,7 @@ export function callIpamd<O extends Op>(
       else resolve(result as ResultOf<O>);
     };
     const timer = setTimeout(
-      () => finish(new IpamdCallError('timeout', `ipamd did not answer ${op} within ${timeoutMs} ms (${socketPath})`)),
+      () => finish(new IpamError('timeout', `ipamd did not answer ${op} within ${timeoutMs} ms (${socketPath})`)),
       timeoutMs,
     );
     socket.setEncoding('utf8');
@@ -47,9 +47,9 @@ export function callIpamd<O extends Op>(
       else finish(undefined, settled.result);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      finish(new IpamdCallError(connectErrorCode(err.code), `cannot talk to ipamd at ${socketPath}: ${err.code ?? err.message}`));
+      finish(new IpamError(connectErrorCode(err.code), `cannot talk to ipamd at ${socketPath}: ${err.code ?? err.message}`));
     });
-    socket.on('close', () => finish(new IpamdCallError('protocol', `ipamd closed the connection without answering ${op} (${socketPath})`)));
+    socket.on('close', () => finish(new IpamError('protocol', `ipamd closed the connection without answering ${op} (${socketPath})`)));
     // No half-close after the request: a peer without allowHalfOpen would hang up before answering.
     socket.write(JSON.stringify({ id: 1, op, params }) + '\n');
   });

@@ -1,12 +1,28 @@
-import { createHash } from 'node:crypto';
-
 /**
- * The host end of a pod's veth, derived from the attachment's identity alone,
- * so that DEL finds it without the pod's namespace and without ipamd.
+ * Names derived from an attachment's identity alone, so that either side
+ * finds them without the other: the plugin's DEL removes the host veth and
+ * records a pending release while ipamd is away, and ipamd finds both later.
+ * Loaded by the plugin only on that DEL path (node:crypto costs start-up).
  */
-export function hostVethName(network: string, containerId: string, ifName: string): string {
-  return `vcni${createHash('sha1').update(`${network}/${containerId}/${ifName}`).digest('hex').slice(0, 11)}`;
+import { createHash } from 'node:crypto';
+import type { AllocationKey } from './protocol.ts';
+
+/** sha1 of "network/containerId/ifName", in hex: the attachment's stable digest. */
+export function attachmentDigest(key: AllocationKey): string {
+  return createHash('sha1').update(`${key.network}/${key.containerId}/${key.ifName}`).digest('hex');
 }
 
-/** The link-local next hop of every pod: answered by the host end of its veth. */
-export const podGateway = '169.254.1.1';
+/** Every host veth starts with this; the node's SNAT rules match pod traffic by it. */
+export const hostVethPrefix = 'vcni';
+const HOST_VETH_DIGEST_LENGTH = 11;
+const HOST_VETH = new RegExp(`^${hostVethPrefix}[0-9a-f]{${HOST_VETH_DIGEST_LENGTH}}$`);
+
+/** The host end of a pod's veth: the prefix and the digest's start, 15 bytes (IFNAMSIZ). */
+export function hostVethName(network: string, containerId: string, ifName: string): string {
+  return `${hostVethPrefix}${attachmentDigest({ network, containerId, ifName }).slice(0, HOST_VETH_DIGEST_LENGTH)}`;
+}
+
+/** Whether `name` is one hostVethName makes (the plugin deletes nothing else). */
+export function isHostVethName(name: string): boolean {
+  return HOST_VETH.test(name);
+}

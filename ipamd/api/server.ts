@@ -1,6 +1,6 @@
 /**
  * The plugin-facing API of ipamd: newline-delimited JSON over a unix socket.
- * See protocol.ts for the wire format.
+ * See wire/protocol.ts for the wire format, validation.ts for what is accepted.
  *
  * - The socket file is born with mode 0600 (bound under a temporary name,
  *   chmod-ed, then renamed into place); its directory is created 0700.
@@ -17,17 +17,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
 import { KeyedLock, LockAbortedError } from './keyed-lock.ts';
-import {
-  ERROR_CODES,
-  IpamError,
-  MAX_LINE_BYTES,
-  parseRequest,
-  type IpamService,
-  type Request,
-  type RequestContext,
-  type Response,
-  type WireError,
-} from '../../wire/protocol.ts';
+import { IpamError, isServerErrorCode } from '../../wire/errors.ts';
+import { MAX_LINE_BYTES, type IpamService, type Request, type RequestContext, type Response, type WireError } from '../../wire/protocol.ts';
+import { parseRequest } from './validation.ts';
 
 /** The subset of pino's logger the server uses. */
 export interface ApiLogger {
@@ -166,7 +158,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   /** The answer for an error thrown by the service (or by us). */
   function toWireError(err: unknown, request: Request): WireError {
-    if (err instanceof IpamError && (ERROR_CODES as readonly string[]).includes(err.code)) {
+    if (err instanceof IpamError && isServerErrorCode(err.code)) {
       const wire: WireError = { code: err.code, message: err.message };
       if (err.limit !== undefined) {
         wire.limit = err.limit;

@@ -1,5 +1,7 @@
-import { alreadyGone, ipBatch, type BatchLine } from './ip.ts';
-import { numberToIp, parseCidr } from '../../lib/ipv4.ts';
+import { alreadyGone, ipBatch, type BatchLine } from '../../lib/iproute.ts';
+import { parseCidr } from '../../lib/ipv4.ts';
+import { subnetGateway } from './gateways.ts';
+import { interfaceRulePriority, routeTableFor } from './routing.ts';
 
 /**
  * The host side of the node's secondary interfaces: each gets its own route
@@ -29,15 +31,6 @@ export const noHostNetwork: HostNetwork = {
   removeInterface: async () => undefined,
   linkName: async () => 'eth0',
 };
-
-/** Priority of the per-interface `from` rules (after the `to pod` rules at 512). */
-export const interfaceRulePriority = 1536;
-
-export const routeTableFor = (deviceIndex: number): number => deviceIndex + 1;
-
-export function subnetGateway(subnetCidr: string): string {
-  return numberToIp(parseCidr(subnetCidr).base + 1);
-}
 
 async function linkByMac(mac: string): Promise<string> {
   const { stdout } = await ipBatch([{ tokens: ['link', 'show'] }], { json: true });

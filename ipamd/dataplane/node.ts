@@ -1,7 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ipToNumber, parseCidr } from '../../lib/ipv4.ts';
 import type { NodeNetworkSpec } from './types.ts';
-import { alreadyGone, alreadyThere, exec, ipBatch } from './ip.ts';
+import { run, nftApply } from '../../lib/command.ts';
+import { alreadyGone, alreadyThere, ipBatch } from '../../lib/iproute.ts';
+import { hostVethPrefix } from '../../wire/names.ts';
+import { snatRulePriority } from './routing.ts';
 
 /**
  * What a routed CNI needs from the node once per start: forwarding, loose
@@ -38,10 +41,6 @@ import { alreadyGone, alreadyThere, exec, ipBatch } from './ip.ts';
 export const snatTableName = 'vpc_cni';
 /** The mark bit of pod traffic leaving the VPC (AWS VPC CNI's default, clear of kube-proxy's 0x4000/0x8000). */
 export const defaultSnatMark = 0x80;
-/** Priority of the rule sending marked pod traffic to the main table (between the 512 and 1536 rules). */
-export const snatRulePriority = 1024;
-/** Every host veth starts with this (see `hostVethName`). */
-export const hostVethPrefix = 'vcni';
 
 export interface NodeOptions {
   /** nftables table (family ip) holding the SNAT rules. */
@@ -138,7 +137,7 @@ export async function prepareNode(spec: NodeNetworkSpec, options: NodeOptions = 
   const ruleset = snatRuleset(spec, options);
   const root = options.sysctlRoot ?? '/proc/sys';
   for (const [path, value] of nodeSysctls(spec)) writeSysctl(root, path, value);
-  const nft = await exec('nft', ['-f', '-'], ruleset);
+  const nft = await nftApply(ruleset);
   if (nft.code !== 0) throw new Error(`nft: cannot install the SNAT table: ${nft.stderr.trim()}`);
   await ipBatch([{ tokens: ['rule', 'add', ...fwmarkRule(options.mark ?? defaultSnatMark)], tolerate: alreadyThere }]);
 }
@@ -146,7 +145,7 @@ export async function prepareNode(spec: NodeNetworkSpec, options: NodeOptions = 
 /** Undoes `prepareNode` except the sysctls (other software may rely on them). Idempotent. */
 export async function cleanUpNode(options: NodeOptions = {}): Promise<void> {
   const table = options.tableName ?? snatTableName;
-  const nft = await exec('nft', ['delete', 'table', 'ip', table]);
+  const nft = await run('nft', ['delete', 'table', 'ip', table]);
   if (nft.code !== 0 && !alreadyGone.test(nft.stderr)) throw new Error(`nft: cannot delete table ${table}: ${nft.stderr.trim()}`);
   await ipBatch([{ tokens: ['rule', 'del', ...fwmarkRule(options.mark ?? defaultSnatMark)], tolerate: alreadyGone }]);
 }

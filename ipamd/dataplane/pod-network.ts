@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostVethName, podGateway } from '../../wire/names.ts';
-import { interfaceRulePriority, routeTableFor } from './host-network.ts';
+import { run } from '../../lib/command.ts';
+import { alreadyGone, alreadyThere, IpBatchError, ipBatch, namespaceArgs, splitJsonOutputs, type BatchLine } from '../../lib/iproute.ts';
 import { ipToNumber } from '../../lib/ipv4.ts';
+import { hostVethName } from '../../wire/names.ts';
+import { podGateway } from './gateways.ts';
+import { interfaceRulePriority, podRulePriority, routeTableFor } from './routing.ts';
 import type { AttachmentRef, NodeNetworkSpec, PodAttachment, PodLinks, PodNetwork } from './types.ts';
-import { alreadyGone, alreadyThere, exec, IpBatchError, ipBatch, namespaceArgs, splitJsonOutputs, type BatchLine } from './ip.ts';
 import { cleanUpNode, prepareNode, type NodeOptions } from './node.ts';
 
 /**
@@ -41,10 +43,6 @@ import { cleanUpNode, prepareNode, type NodeOptions } from './node.ts';
  * from the attachment, MACs are random), so calls for different pods never
  * touch the same object and need no lock.
  */
-
-/** Priority of the per-pod `to POD lookup main` rule (before the ENI `from` rules at 1536). */
-export const podRulePriority = 512;
-export { interfaceRulePriority as podSourceRulePriority };
 
 export type PodNetworkFailure = 'invalid-argument' | 'interface-exists' | 'netns-missing' | 'failed';
 
@@ -323,12 +321,12 @@ function hostLines(a: PodAttachment, hostVeth: string): BatchLine[] {
 }
 
 async function linkExists(namespace: string[], name: string): Promise<boolean> {
-  const result = await exec('ip', [...namespace, 'link', 'show', 'dev', name]);
+  const result = await run('ip', [...namespace, 'link', 'show', 'dev', name]);
   return result.code === 0;
 }
 
 async function addressesRoutedTo(hostVeth: string): Promise<string[]> {
-  const result = await exec('ip', ['-j', '-4', 'route', 'show', 'table', 'main', 'dev', hostVeth]);
+  const result = await run('ip', ['-j', '-4', 'route', 'show', 'table', 'main', 'dev', hostVeth]);
   if (result.code !== 0) return []; // no such device: nothing routed to it
   const routes = JSON.parse(result.stdout.trim() || '[]') as RouteJson[];
   return routes.map((route) => route.dst).filter((dst) => /^\d+\.\d+\.\d+\.\d+$/.test(dst));

@@ -4,7 +4,7 @@
  * rules. The service sees only this interface; tests of the control plane
  * alone use `noPodNetwork`.
  */
-import { hostVethName, podGateway } from '../../wire/names.ts';
+import { hostVethName } from '../../wire/names.ts';
 
 export interface AttachmentRef {
   network: string;
@@ -56,5 +56,3 @@ export const noPodNetwork: PodNetwork = {
   tearDown: async () => undefined,
   verify: async () => [],
 };
-
-export { podGateway };

@@ -1,6 +1,7 @@
 import { ipToNumber, numberToIp, parseCidr } from '../../lib/ipv4.ts';
 import type { AddressMode, AllocationKey, InterfaceUsage } from '../types.ts';
 import { DurableLog, type JournalSink } from './journal.ts';
+import type { PodRef } from '../../wire/protocol.ts';
 
 /**
  * The allocation datastore: which pod holds which address, and which
@@ -22,12 +23,6 @@ export interface InventoryInterface {
   ips: string[];
   /** Delegated prefixes; every address in them is usable for pods. */
   prefixes: string[];
-}
-
-export interface PodRef {
-  namespace: string;
-  name: string;
-  uid?: string;
 }
 
 export interface Allocation {

@@ -4,7 +4,8 @@
  * remains is the socket, JSON and process hand-off floor of this machine.
  * argv[2] is the socket path; prints one JSON line when listening.
  */
-import { IpamError, type IpamService } from '../../wire/protocol.ts';
+import { IpamError } from '../../wire/errors.ts';
+import type { IpamService } from '../../wire/protocol.ts';
 import { startApiServer } from '../../ipamd/api/server.ts';
 import { silentLogger } from '../../ipamd/logger.ts';
 

@@ -22,7 +22,7 @@ import type {
   IpamService,
   StatusResult,
 } from '../../wire/protocol.ts';
-import { IpamError } from '../../wire/protocol.ts';
+import { IpamError } from '../../wire/errors.ts';
 import { startApiServer, type ApiLogger, type ApiServer } from '../../ipamd/api/server.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hostVethName } from '../../wire/names.ts';
-import { IpamError } from '../../wire/protocol.ts';
+import { IpamError } from '../../wire/errors.ts';
 import { buildPlugin, ip, PLUGIN, requireRoot, runPlugin, startFakeIpamd, type Ipamd, type RunResult } from './helpers.ts';
 import { describeStartup, measureStartup } from './startup.ts';
 
@@ -62,6 +62,13 @@ function expectCniError(r: RunResult, code: number, msg: RegExp): void {
 function sha1Name(containerId: string, ifName = 'eth0'): string {
   return `${createHash('sha1').update(`${NETWORK}/${containerId}/${ifName}`).digest('hex')}.json`;
 }
+
+describe('the executable', () => {
+  it('carries no zod: the plugin loads only the plain wire contract, never the server validation', async () => {
+    const bundle = await fs.readFile(PLUGIN);
+    expect(bundle.includes('ZodError')).toBe(false);
+  });
+});
 
 describe('VERSION', () => {
   it('answers in the caller cniVersion with every supported version', async () => {

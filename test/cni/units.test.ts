@@ -1,17 +1,22 @@
 /**
  * The plugin's pieces in-process: validation kept in step with ipamd's
  * server-side schemas, result conversion, prevResult reading, the pending
- * release file.
+ * release file (and ipamd finishing it).
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ifNameProblem as serverIfNameProblem, paramsSchemas, type AddResult } from '../../wire/protocol.ts';
+import type { AddResult } from '../../wire/protocol.ts';
+import { pendingFileName } from '../../wire/pending-record.ts';
+import { paramsSchemas } from '../../ipamd/api/validation.ts';
+import { finishPendingReleases } from '../../ipamd/pending-releases.ts';
+import type { DelParams } from '../../wire/protocol.ts';
 import { decodeConfig, parseConfig } from '../../cni/config.ts';
 import { containerIdProblem, ifNameProblem, parseCniArgs, podFrom } from '../../cni/env.ts';
 import { CniError } from '../../cni/errors.ts';
-import { pendingFileName, recordPendingRelease } from '../../cni/pending.ts';
+import { recordPendingRelease } from '../../cni/pending-release.ts';
 import { addResult, expectedFromPrevResult } from '../../cni/result.ts';
 
 const add: AddResult = {
@@ -40,7 +45,10 @@ function codeOf(fn: () => unknown): number | undefined {
 describe('validation agrees with ipamd', () => {
   const names = ['eth0', 'net1', 'a', 'x'.repeat(15), 'x'.repeat(16), '', '.', '..', 'a/b', 'a:b', 'a b', 'a\tb', 'é'.repeat(8), 'e\u0001', '...'];
   it('on interface names', () => {
-    for (const n of names) expect(ifNameProblem(n), JSON.stringify(n)).toBe(serverIfNameProblem(n));
+    for (const n of names) {
+      const parsed = paramsSchemas.del.safeParse({ key: { network: 'vpc-cni', containerId: 'c0ffee', ifName: n } });
+      expect(parsed.success, JSON.stringify(n)).toBe(ifNameProblem(n) === undefined);
+    }
   });
 
   it('on container IDs and network names the plugin accepts', () => {
@@ -126,6 +134,32 @@ describe('pending release file', () => {
       expect(JSON.parse(await fs.readFile(file, 'utf8')).at).toBe('2030-01-02T03:04:06.000Z');
     } finally {
       await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('is finished by ipamd as a DEL of its key and removed; what is not a record is left in place', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vpccni-pending-'));
+    try {
+      const key = { network: 'vpc-cni', containerId: 'abc123', ifName: 'eth0' };
+      const record = recordPendingRelease(dir, key);
+      await fs.writeFile(path.join(dir, 'garbage.json'), 'not json');
+      await fs.writeFile(path.join(dir, 'partial.json'), '{"network":"vpc-cni","containerId":"x"}\n');
+      await fs.writeFile(path.join(dir, '.abc.1.tmp'), '{"network":"vpc-cni","containerId":"tmp","ifName":"eth0"}\n');
+      const deleted: DelParams[] = [];
+      const logged: Array<{ level: number; msg: string }> = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line) as { level: number; msg: string }) });
+      const finished = await finishPendingReleases(dir, { del: async (params) => void deleted.push(params) }, logger);
+      expect(finished).toBe(1);
+      expect(deleted).toStrictEqual([{ key }]);
+      expect((await fs.readdir(dir)).sort()).toStrictEqual(['.abc.1.tmp', 'garbage.json', 'partial.json']);
+      expect(record.startsWith(dir)).toBe(true);
+      expect(logged.map((entry) => entry.msg).sort()).toStrictEqual([
+        'finished a release recorded while ipamd was down',
+        'pending release without network, containerId and ifName left in place',
+        'unreadable pending release left in place',
+      ]);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,7 @@
 import type { CloudModel, AddressChange, CloudObserver, Instance, NetworkInterface, Subnet } from '../model/cloud.ts';
-import { numberToIp, parseCidr } from '../model/addresses.ts';
-import { ipBatch, run, runInNamespace, runOk, type CommandResult, type RunOptions } from './ip.ts';
+import { numberToIp, parseCidr } from '../../../lib/ipv4.ts';
+import { run, runOk, type CommandResult, type RunOptions } from '../../../lib/command.ts';
+import { ipBatch, namedNamespaceArgs, runInNamespace, type BatchOptions } from '../../../lib/iproute.ts';
 import { boxNamespaces, deleteNamespaces, deleteNamespacesSync, trackLiveBox, untrackLiveBox } from './lifecycle.ts';
 import { boxPrefix, currentOwner, newBoxId, nodeInterfaceName, portName } from './names.ts';
 import { startProxy, type Endpoint, type ProxyHandle } from './proxy-process.ts';
@@ -40,6 +41,8 @@ interface Port {
 }
 
 type Line = string[];
+
+const inNamespace = (name: string): BatchOptions => ({ namespace: namedNamespaceArgs(name) });
 
 // Fabric-wide settings; `default` ones are inherited by every port created later.
 const fabricSysctls = [
@@ -200,13 +203,13 @@ export class VpcBox implements CloudObserver {
 
   private async buildFabric(): Promise<void> {
     const fabric = this.fabricNamespace;
-    await ipBatch(null, [['netns', 'add', fabric]]);
+    await ipBatch([['netns', 'add', fabric]]);
     const endpoints = this.options.endpoints ?? defaultEndpoints;
     const addresses = [...new Set(endpoints.map((e) => e.address))];
     await Promise.all([
       runOk('ip', ['netns', 'exec', fabric, 'sysctl', '-q', '-w', ...fabricSysctls]),
       (async () => {
-        await ipBatch(fabric, [['link', 'set', 'lo', 'up'], ...addresses.map((a) => ['addr', 'add', `${a}/32`, 'dev', 'lo'])]);
+        await ipBatch([['link', 'set', 'lo', 'up'], ...addresses.map((a) => ['addr', 'add', `${a}/32`, 'dev', 'lo'])], inNamespace(fabric));
         if (this.options.apiSocketPath) {
           this.proxy = await startProxy({ namespace: fabric, socketPath: this.options.apiSocketPath, endpoints });
         }
@@ -229,16 +232,19 @@ export class VpcBox implements CloudObserver {
     if (this.nodes.has(instance.id)) return;
     const ns = this.nodeNamespace(instance.id);
     this.gateways.set(subnet.id, subnet.gateway);
-    await ipBatch(null, [['netns', 'add', ns]]);
+    await ipBatch([['netns', 'add', ns]]);
     this.nodes.add(instance.id);
     await this.attach(primary, instance.id);
     const eth0 = nodeInterfaceName(0);
-    await ipBatch(ns, [
-      ['link', 'set', 'lo', 'up'],
-      ['addr', 'add', `${primary.primaryIp}/${prefixLength(subnet.cidr)}`, 'dev', eth0],
-      ['link', 'set', eth0, 'up'],
-      ['route', 'add', 'default', 'via', subnet.gateway, 'dev', eth0],
-    ]);
+    await ipBatch(
+      [
+        ['link', 'set', 'lo', 'up'],
+        ['addr', 'add', `${primary.primaryIp}/${prefixLength(subnet.cidr)}`, 'dev', eth0],
+        ['link', 'set', eth0, 'up'],
+        ['route', 'add', 'default', 'via', subnet.gateway, 'dev', eth0],
+      ],
+      inNamespace(ns),
+    );
   }
 
   private async terminate(instanceId: string): Promise<void> {
@@ -247,7 +253,7 @@ export class VpcBox implements CloudObserver {
     // lingers until its processes are gone, and a surviving ENI may be
     // attached elsewhere under the same port name.
     const mine = [...this.ports].filter(([, port]) => port.instanceId === instanceId);
-    await ipBatch(this.fabricNamespace, mine.map(([, port]) => ['link', 'del', port.name]), { force: true });
+    await ipBatch(mine.map(([, port]) => ['link', 'del', port.name]), { ...inNamespace(this.fabricNamespace), force: true });
     for (const [eniId] of mine) this.ports.delete(eniId);
     await deleteNamespaces([this.nodeNamespace(instanceId)]);
     this.nodes.delete(instanceId);
@@ -262,16 +268,19 @@ export class VpcBox implements CloudObserver {
     }
     const port: Port = { name, mac: nic.mac, instanceId, ips: new Set(), prefixes: new Set() };
     const ips = [nic.primaryIp, ...nic.secondaryIps];
-    await ipBatch(this.fabricNamespace, [
-      ['link', 'add', name, 'mtu', this.mtu, 'type', 'veth', 'peer', 'name', nodeInterfaceName(nic.attachment.deviceIndex),
-        'netns', this.nodeNamespace(instanceId), 'address', nic.mac, 'mtu', this.mtu],
-      // Proxy ARP answers wait up to 0.8 s by default; the VPC router answers at once.
-      // (Per port: a namespace other than the host's has no `neigh.default` to inherit.)
-      ['ntable', 'change', 'name', 'arp_cache', 'dev', name, 'proxy_delay', '0'],
-      ['link', 'set', name, 'up'],
-      ['addr', 'add', `${this.gateway(nic.subnetId)}/32`, 'dev', name],
-      ...this.addressLines('add', port, ips, nic.prefixes),
-    ]);
+    await ipBatch(
+      [
+        ['link', 'add', name, 'mtu', this.mtu, 'type', 'veth', 'peer', 'name', nodeInterfaceName(nic.attachment.deviceIndex),
+          'netns', this.nodeNamespace(instanceId), 'address', nic.mac, 'mtu', this.mtu],
+        // Proxy ARP answers wait up to 0.8 s by default; the VPC router answers at once.
+        // (Per port: a namespace other than the host's has no `neigh.default` to inherit.)
+        ['ntable', 'change', 'name', 'arp_cache', 'dev', name, 'proxy_delay', '0'],
+        ['link', 'set', name, 'up'],
+        ['addr', 'add', `${this.gateway(nic.subnetId)}/32`, 'dev', name],
+        ...this.addressLines('add', port, ips, nic.prefixes),
+      ],
+      inNamespace(this.fabricNamespace),
+    );
     this.ports.set(nic.id, port);
     this.remember(port, ips, nic.prefixes, true);
   }
@@ -280,7 +289,7 @@ export class VpcBox implements CloudObserver {
     const port = this.ports.get(interfaceId);
     if (!port) return;
     // Deleting one end of a veth deletes the other: the NIC leaves the node.
-    await ipBatch(this.fabricNamespace, [['link', 'del', port.name]]);
+    await ipBatch([['link', 'del', port.name]], inNamespace(this.fabricNamespace));
     this.ports.delete(interfaceId);
   }
 
@@ -289,7 +298,7 @@ export class VpcBox implements CloudObserver {
     if (!port) return; // not attached: installed when it attaches
     const ips = change.ips.filter((ip) => !port.ips.has(ip));
     const prefixes = change.prefixes.filter((prefix) => !port.prefixes.has(prefix));
-    await ipBatch(this.fabricNamespace, this.addressLines('add', port, ips, prefixes));
+    await ipBatch(this.addressLines('add', port, ips, prefixes), inNamespace(this.fabricNamespace));
     this.remember(port, ips, prefixes, true);
   }
 
@@ -298,7 +307,7 @@ export class VpcBox implements CloudObserver {
     if (!port) return;
     const ips = change.ips.filter((ip) => port.ips.has(ip));
     const prefixes = change.prefixes.filter((prefix) => port.prefixes.has(prefix));
-    await ipBatch(this.fabricNamespace, this.addressLines('del', port, ips, prefixes));
+    await ipBatch(this.addressLines('del', port, ips, prefixes), inNamespace(this.fabricNamespace));
     this.remember(port, ips, prefixes, false);
   }
 

@@ -3,4 +3,4 @@ export { VpcBox, defaultEndpoints, type VpcBoxOptions } from './box.ts';
 export type { Endpoint } from './proxy-process.ts';
 export { sweepStaleBoxes, listNamespaces } from './lifecycle.ts';
 export { peerHeader, portName, nodeInterfaceName, parseBoxNamespace, boxNamespacePrefix } from './names.ts';
-export { CommandError, type CommandResult } from './ip.ts';
+export { CommandError, type CommandResult } from '../../../lib/command.ts';

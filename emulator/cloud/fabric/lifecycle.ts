@@ -1,6 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { batchText, ipBatch } from './ip.ts';
+import { ipBatch, ipBatchSync } from '../../../lib/iproute.ts';
 import { boxNamespacePrefix, ownerAlive, parseBoxNamespace } from './names.ts';
 
 /**
@@ -62,14 +61,14 @@ const deleteLines = (names: string[]): string[][] => names.map((name) => ['netns
 
 export async function deleteNamespaces(names: string[]): Promise<void> {
   killPids(pidsInNamespaces(names));
-  await ipBatch(null, deleteLines(names), { force: true });
+  await ipBatch(deleteLines(names), { force: true });
 }
 
 /** The same, synchronously, for `process.on('exit')` where nothing async runs. */
 export function deleteNamespacesSync(names: string[]): void {
   if (names.length === 0) return;
   killPids(pidsInNamespaces(names));
-  spawnSync('ip', ['-force', '-batch', '-'], { input: `${batchText(deleteLines(names))}\n`, stdio: ['pipe', 'ignore', 'ignore'] });
+  ipBatchSync(deleteLines(names), { force: true });
 }
 
 /**

@@ -15,8 +15,25 @@ import type {
   RequestContext,
   StatusResult,
 } from '../../../wire/protocol.ts';
-import { IpamError } from '../../../wire/protocol.ts';
+import { IpamError } from '../../../wire/errors.ts';
 import type { ApiLogger } from '../../../ipamd/api/server.ts';
+
+/** What FakeService answers an add with, for the address it picked. */
+export function fakeAddResult(ip: string, ifName: string): AddResult {
+  return {
+    address: `${ip}/32`,
+    ip,
+    interfaceId: 'eni-0a1b2c3d',
+    deviceIndex: 1,
+    mac: '02:00:0a:00:10:01',
+    subnetCidr: '10.0.16.0/20',
+    gateway: '10.0.16.1',
+    hostInterface: { name: 'vcni0123456789a', mac: '02:00:00:00:00:01' },
+    podInterface: { name: ifName, mac: '02:00:00:00:00:02' },
+    mtu: 9001,
+    podGateway: '169.254.1.1',
+  };
+}
 
 /** A fresh directory for sockets (short, under /tmp: sun_path holds 108 bytes). */
 export async function tempDir(): Promise<string> {
@@ -102,19 +119,7 @@ export class FakeService implements IpamService {
         ip = `10.0.16.${this.#next++}`;
         this.allocations.set(k, ip);
       }
-      return {
-        address: `${ip}/32`,
-        ip,
-        interfaceId: 'eni-0a1b2c3d',
-        deviceIndex: 1,
-        mac: '02:00:0a:00:10:01',
-        subnetCidr: '10.0.16.0/20',
-        gateway: '10.0.16.1',
-        hostInterface: { name: 'vcni0123456789a', mac: '02:00:00:00:00:01' },
-        podInterface: { name: params.key.ifName, mac: '02:00:00:00:00:02' },
-        mtu: 9001,
-        podGateway: '169.254.1.1',
-      };
+      return fakeAddResult(ip, params.key.ifName);
     });
   }
 

@@ -3,10 +3,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { callIpamd, IpamdCallError } from '../../../wire/client.ts';
-import { IpamError } from '../../../wire/protocol.ts';
+import { callIpamd } from '../../../wire/client.ts';
+import { IpamError } from '../../../wire/errors.ts';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../../ipamd/api/server.ts';
-import { addLine, captureLogger, FakeService, KEY, makeStaleSocket, rawExchange, sleep, tempDir } from './helpers.ts';
+import { addLine, captureLogger, fakeAddResult, FakeService, KEY, makeStaleSocket, rawExchange, sleep, tempDir } from './helpers.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -28,11 +28,11 @@ async function start(
   return { server, service, socketPath, dir, log };
 }
 
-async function callError(p: Promise<unknown>): Promise<IpamdCallError> {
+async function callError(p: Promise<unknown>): Promise<IpamError> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof IpamdCallError) return err;
+    if (err instanceof IpamError) return err;
     throw err;
   }
   throw new Error('expected the call to fail');
@@ -44,19 +44,8 @@ describe('ipamd API: every op through the real client', () => {
     const pod = { namespace: 'default', name: 'web-0', uid: '6f1c1a3e-8b7e-4a52-9d7a-1f2e3d4c5b6a' };
 
     const added = await callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1', pod });
-    expect(added).toEqual({
-      address: '10.0.16.5/32',
-      ip: '10.0.16.5',
-      interfaceId: 'eni-0a1b2c3d',
-      deviceIndex: 1,
-      mac: '02:00:0a:00:10:01',
-      subnetCidr: '10.0.16.0/20',
-      gateway: '10.0.16.1',
-      hostInterface: { name: 'vcni0123456789a', mac: '02:00:00:00:00:01' },
-      podInterface: { name: 'eth0', mac: '02:00:00:00:00:02' },
-      mtu: 9001,
-      podGateway: '169.254.1.1',
-    });
+    expect(added).toEqual(fakeAddResult('10.0.16.5', 'eth0'));
+    expect(added.address).toBe('10.0.16.5/32');
     // Idempotent on the key.
     expect((await callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1' })).ip).toBe('10.0.16.5');
 
@@ -376,5 +365,15 @@ describe('ipamd API: service errors', () => {
     expect((await callError(callIpamd(second.socketPath, 'add', { key: KEY, netns: '/n' }))).code).toBe('internal');
     expect((await callError(callIpamd(second.socketPath, 'del', { key: KEY }))).code).toBe('internal');
     expect(await callIpamd(second.socketPath, 'status', {})).toMatchObject({ ready: true });
+  });
+
+  it('never sends a client-side code: a service rethrowing a failed ipamd call answers internal', async () => {
+    const { socketPath, service, log } = await start();
+    service.hook = () => {
+      throw new IpamError('unreachable', 'cannot talk to ipamd at /elsewhere.sock: ENOENT');
+    };
+    const err = await callError(callIpamd(socketPath, 'add', { key: KEY, netns: '/n' }));
+    expect(err).toMatchObject({ code: 'internal', message: 'internal error in ipamd; see the ipamd log' });
+    expect(log.entries.filter((e) => e.level === 'error')).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostVethPrefix } from '../../../ipamd/dataplane/node.ts';
+import { hostVethPrefix } from '../../../wire/names.ts';
 import type { PodLinks } from '../../../ipamd/dataplane/types.ts';
 import { attachment, hostDump, ipJson, Lab, percentile, ping, primaryIp, useLab, vpcCidr, type RuleJson } from './helpers.ts';
 

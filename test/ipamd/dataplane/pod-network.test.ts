@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hostVethName, podGateway } from '../../../wire/names.ts';
-import { hostVethPrefix } from '../../../ipamd/dataplane/node.ts';
+import { hostVethName, hostVethPrefix } from '../../../wire/names.ts';
+import { podGateway } from '../../../ipamd/dataplane/gateways.ts';
 import {
   attachment,
   hostDump,

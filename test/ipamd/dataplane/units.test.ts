@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { namespaceArgs, parseBatchFailures, splitJsonOutputs } from '../../../ipamd/dataplane/ip.ts';
+import { namespaceArgs, parseBatchFailures, splitJsonOutputs } from '../../../lib/iproute.ts';
 import { randomMac } from '../../../ipamd/dataplane/pod-network.ts';
 import { snatRuleset } from '../../../ipamd/dataplane/node.ts';
 

@@ -44,7 +44,7 @@ describe('AddressStore', () => {
   it('allocates idempotently per key', async () => {
     clock = 1_000_000;
     const { store } = await openStore(await tempDir(), {}, twoNics());
-    const first = await store.allocate(key('c1'), { netns: '/var/run/netns/a', pod: { namespace: 'default', name: 'web' } });
+    const first = await store.allocate(key('c1'), { netns: '/var/run/netns/a', pod: { namespace: 'default', name: 'web', uid: 'u-1' } });
     expect(first.existing).toBe(false);
     expect(first.allocation).toMatchObject({ ip: '10.0.0.9', allocatedAt: 1_000_000, netns: '/var/run/netns/a', pod: { namespace: 'default', name: 'web' } });
     clock += 5;
@@ -294,7 +294,7 @@ describe('AddressStore', () => {
         records++;
       } else {
         const next = key(`c${i}`, i % 2 === 0 ? 'eth0' : 'eth1');
-        await store.allocate(next, { pod: { namespace: 'ns', name: next.containerId } });
+        await store.allocate(next, { pod: { namespace: 'ns', name: next.containerId, uid: `u-${i}` } });
         live.push(next);
         records++;
       }

@@ -1,6 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { VpcBox } from '../../../../emulator/cloud/fabric/index.ts';
-import { ipJson, run } from '../../../../emulator/cloud/fabric/ip.ts';
+import { run } from '../../../../lib/command.ts';
+import { ipJson, namedNamespaceArgs } from '../../../../lib/iproute.ts';
 import { buildWorld, requireHost, type World } from './helpers.ts';
 
 interface Link {
@@ -27,9 +28,9 @@ async function link(ns: string, name: string): Promise<Link | null> {
 /** Fabric routes and permanent neighbours through one port, as "dst" strings. */
 async function fabricEntries(world: World, port: string): Promise<{ routes: string[]; neighbours: Map<string, string> }> {
   const fabric = world.box.fabricNamespace;
-  const routes = (await ipJson<Route[]>(fabric, ['route', 'show', 'dev', port])).map((r) => r.dst);
+  const routes = (await ipJson<Route[]>(namedNamespaceArgs(fabric), ['route', 'show', 'dev', port])).map((r) => r.dst);
   const neighbours = new Map<string, string>();
-  for (const n of await ipJson<Neighbour[]>(fabric, ['neigh', 'show', 'dev', port])) {
+  for (const n of await ipJson<Neighbour[]>(namedNamespaceArgs(fabric), ['neigh', 'show', 'dev', port])) {
     if (n.state?.includes('PERMANENT')) neighbours.set(n.dst, n.lladdr ?? '');
   }
   return { routes, neighbours };
@@ -145,7 +146,7 @@ describe('VPC in a box: interfaces and addresses', () => {
       const ns = second.nodeNamespace(node.id);
       expect((await link(ns, 'eth0'))?.address).toBe(model.getInterface(node.primaryInterfaceId).mac);
       expect((await link(ns, 'eth1'))?.address).toBe(eni.mac);
-      const routes = await ipJson<Route[]>(second.fabricNamespace, ['route', 'show', 'dev', second.portName(eni.id)]);
+      const routes = await ipJson<Route[]>(namedNamespaceArgs(second.fabricNamespace), ['route', 'show', 'dev', second.portName(eni.id)]);
       expect(routes.map((r) => r.dst).sort()).toEqual([eni.primaryIp, ...eni.secondaryIps].sort());
     } finally {
       await second.destroy();

@@ -1,40 +1,14 @@
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute } from 'node:path';
+import { CommandError, run, runOk, type CommandResult, type RunOptions } from './command.ts';
 
 /**
- * Small helpers to drive iproute2 from ipamd: one `ip -batch -` per
- * namespace and step (an exec costs ~1.7 ms, a batched line microseconds),
- * with per-line tolerance of expected failures (deleting what is already
- * gone, adding what is already there).
+ * Driving iproute2: one `ip -batch -` per namespace and step (an exec costs
+ * ~1.7 ms, a batched line microseconds), with per-line tolerance of expected
+ * failures (deleting what is already gone, adding what is already there);
+ * `ip -j` queries; and the arguments that select a network namespace.
  */
-
-export interface ExecResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion without a shell; never rejects on a non-zero exit. */
-export function exec(file: string, args: string[], input?: string): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
-    if (input !== undefined) {
-      // A child that dies before reading its stdin must not crash us with EPIPE.
-      child.stdin?.on('error', () => undefined);
-      child.stdin?.end(input);
-    }
-  });
-}
 
 /** One line of an `ip -batch`; a failure whose message matches `tolerate` is not an error. */
 export interface BatchLine {
@@ -47,19 +21,25 @@ export const alreadyGone = /Cannot find device|No such file or directory|No such
 /** Message of an add whose object is already there. */
 export const alreadyThere = /File exists/;
 
-export class IpBatchError extends Error {
+function tolerated(lines: BatchLine[], line: number, message: string): boolean {
+  const pattern = lines[line - 1]?.tolerate;
+  return pattern !== undefined && pattern.test(message);
+}
+
+/** An `ip -batch` that failed on a line not tolerating its failure, or before running any line. */
+export class IpBatchError extends CommandError {
   constructor(
     readonly args: string[],
     readonly lines: BatchLine[],
     /** 1-based line number -> ip's message, for the lines that failed. */
     readonly failures: Map<number, string>,
-    readonly result: ExecResult,
+    result: CommandResult,
   ) {
     const first = [...failures].find(([line]) => !tolerated(lines, line, failures.get(line) ?? ''));
     const detail = first
       ? `line ${first[0]} (${lines[first[0] - 1]?.tokens.join(' ')}): ${first[1]}`
       : result.stderr.trim() || `exit ${result.code ?? result.signal}`;
-    super(`ip ${args.join(' ')}: ${detail}`);
+    super(['ip', ...args], result, `ip ${args.join(' ')}: ${detail}`);
     this.name = 'IpBatchError';
   }
 
@@ -69,16 +49,12 @@ export class IpBatchError extends Error {
   }
 }
 
-function tolerated(lines: BatchLine[], line: number, message: string): boolean {
-  const pattern = lines[line - 1]?.tolerate;
-  return pattern !== undefined && pattern.test(message);
-}
-
 // ip's batch parser splits on blanks, honours quotes and treats '#' as a
 // comment: tokens are restricted so no input can smuggle in another command.
 const safeToken = /^[A-Za-z0-9_.:/@+*-]+$/;
 
-function batchText(lines: BatchLine[]): string {
+/** The stdin of `ip -batch -`: one line per command, each token checked. */
+export function batchText(lines: BatchLine[]): string {
   return (
     lines
       .map(({ tokens }) => {
@@ -108,12 +84,13 @@ export function parseBatchFailures(stderr: string): Map<number, string> {
 }
 
 export interface BatchOptions {
-  /** Arguments selecting the namespace (see `namespaceArgs`); none: this process's namespace. */
+  /** Arguments selecting the namespace (`namespaceArgs`, `namedNamespaceArgs`); none: this process's namespace. */
   namespace?: string[];
   json?: boolean;
   /**
-   * Carry on past failing lines. Implied when a line has `tolerate`; without
-   * it ip stops at the first failure, so everything after it did not run.
+   * Carry on past failing lines, and do not reject. Implied for ip when a
+   * line has `tolerate`; without it ip stops at the first failure, so
+   * everything after it did not run.
    */
   force?: boolean;
 }
@@ -123,21 +100,39 @@ export interface BatchOutcome {
   failures: Map<number, string>;
 }
 
+/** A bare token list is a line that tolerates nothing. */
+function asBatchLines(lines: ReadonlyArray<BatchLine | string[]>): BatchLine[] {
+  return lines.map((line) => (Array.isArray(line) ? { tokens: line } : line));
+}
+
+function batchArgs(lines: BatchLine[], options: BatchOptions): string[] {
+  const force = options.force || lines.some((line) => line.tolerate !== undefined);
+  return [...(options.namespace ?? []), ...(options.json ? ['-j'] : []), ...(force ? ['-force'] : []), '-batch', '-'];
+}
+
 /**
  * Runs the lines with one `ip -batch -`. Rejects with `IpBatchError` when a
- * line fails that does not tolerate its failure, or when ip fails outright.
+ * line fails that does not tolerate its failure, or when ip fails outright
+ * (never with `force`).
  */
-export async function ipBatch(lines: BatchLine[], options: BatchOptions = {}): Promise<BatchOutcome> {
+export async function ipBatch(lines: ReadonlyArray<BatchLine | string[]>, options: BatchOptions = {}): Promise<BatchOutcome> {
   if (lines.length === 0) return { stdout: '', failures: new Map() };
-  const force = options.force || lines.some((line) => line.tolerate !== undefined);
-  const args = [...(options.namespace ?? []), ...(options.json ? ['-j'] : []), ...(force ? ['-force'] : []), '-batch', '-'];
-  const result = await exec('ip', args, batchText(lines));
+  const batch = asBatchLines(lines);
+  const args = batchArgs(batch, options);
+  const result = await run('ip', args, { input: batchText(batch) });
   const failures = parseBatchFailures(result.stderr);
   if (result.code !== 0) {
-    const fatal = failures.size === 0 || [...failures].some(([line, message]) => !tolerated(lines, line, message));
-    if (fatal && !options.force) throw new IpBatchError(args, lines, failures, result);
+    const fatal = failures.size === 0 || [...failures].some(([line, message]) => !tolerated(batch, line, message));
+    if (fatal && !options.force) throw new IpBatchError(args, batch, failures, result);
   }
   return { stdout: result.stdout, failures };
+}
+
+/** `ipBatch` for where nothing asynchronous runs any more (a process exit handler): best effort, output ignored. */
+export function ipBatchSync(lines: ReadonlyArray<BatchLine | string[]>, options: BatchOptions = {}): void {
+  if (lines.length === 0) return;
+  const batch = asBatchLines(lines);
+  spawnSync('ip', batchArgs(batch, options), { input: batchText(batch), stdio: ['pipe', 'ignore', 'ignore'] });
 }
 
 /**
@@ -159,6 +154,18 @@ export function splitJsonOutputs(lineCount: number, outcome: BatchOutcome): unkn
   return values;
 }
 
+/** One `ip [-n NS] -j ...` query, parsed; rejects with CommandError when ip fails. */
+export async function ipJson<T = unknown>(namespace: string[], args: string[]): Promise<T> {
+  const result = await runOk('ip', [...namespace, '-j', ...args]);
+  const text = result.stdout.trim();
+  return (text ? JSON.parse(text) : []) as T;
+}
+
+/** `ip -n` arguments for a namespace named under /var/run/netns; null: this process's own namespace. */
+export function namedNamespaceArgs(name: string | null): string[] {
+  return name ? ['-n', name] : [];
+}
+
 const netnsRunDir = '/var/run/netns';
 let runDirReady = false;
 
@@ -178,4 +185,9 @@ export function namespaceArgs(netnsPath: string): string[] {
     runDirReady = true;
   }
   return ['-n', `${'../'.repeat(16)}${netnsPath.replace(/^\/+/, '')}`];
+}
+
+/** Runs a command inside a named network namespace (`ip netns exec`). */
+export function runInNamespace(name: string, argv: string[], options: RunOptions = {}): Promise<CommandResult> {
+  return run('ip', ['netns', 'exec', name, ...argv], options);
 }

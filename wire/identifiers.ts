@@ -1,12 +1,18 @@
 /**
- * Linux interface names as the kernel accepts them (dev_valid_name). Shared
- * by ipamd's request validation and the plugin, so it imports nothing: the
- * plugin loads it on every pod's ADD.
+ * The parts of an attachment's identity as both sides accept them: the
+ * plugin checks them before calling, ipamd's request validation again. Each
+ * side words its own messages. Imports nothing: the plugin loads it on every
+ * pod's ADD.
  */
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-/** Why `name` is not a usable Linux interface name, or undefined. */
+/** CNI spec: a container ID starts with a letter or digit, then [A-Za-z0-9_.-]. */
+export const CONTAINER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** Longest container ID ipamd takes. */
+export const MAX_CONTAINER_ID = 256;
+
+/** Why `name` is not a usable Linux interface name (the kernel's dev_valid_name), or undefined. */
 export function ifNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
   if (Buffer.byteLength(name, 'utf8') > 15) return 'must be at most 15 bytes (IFNAMSIZ)';
