@@ -60,7 +60,7 @@ describe('AWS: deploy/overlays/aws/iam-policy.json', () => {
   });
 
   it('matches the list of IAM permissions in the README', () => {
-    const readme = readRepoFile('README.md');
+    const readme = readRepoFile('docs/clouds.md');
     const paragraph = /IAM permissions the adapter uses:([\s\S]*?)\n\n/.exec(readme)?.[1] ?? '';
     const documented = unique([...paragraph.matchAll(/`(ec2:\w+)`/g)].map((m) => m[1] ?? ''));
     expect(documented).toEqual(unique(actionsOf(policy.Statement)));
@@ -94,7 +94,7 @@ describe('Alibaba Cloud: deploy/overlays/alibaba/ram-policy.json', () => {
 
 /** The backticked permissions in the README's "Cloud permissions" row of an overlay. */
 function readmeRow(overlay: string, pattern: RegExp): string[] {
-  const row = readRepoFile('README.md')
+  const row = readRepoFile('docs/deploy.md')
     .split('\n')
     .find((line) => line.startsWith(`| \`${overlay}\` |`));
   if (!row) throw new Error(`README has no Cloud permissions row for ${overlay}`);

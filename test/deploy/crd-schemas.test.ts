@@ -94,14 +94,14 @@ function loadCrd(file: string): Crd {
 
 /** Every vpc-cni.io resource in the ```yaml blocks of README.md (other documents, such as kustomizations, are skipped). */
 function readmeExamples(): RenderedObject[] {
-  const readme = readRepoFile('README.md');
+  const readme = readRepoFile('docs/kubernetes.md');
   const blocks = [...readme.matchAll(/```ya?ml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
   return blocks.flatMap((block, i) =>
     parseAllDocuments(block).flatMap((doc) => {
       const value = doc.toJS() as { apiVersion?: unknown } | null;
       if (typeof value?.apiVersion !== 'string' || !value.apiVersion.startsWith('vpc-cni.io/')) return [];
       // One of ours: it must parse, and be a whole object.
-      return parseObjects(doc.toString(), `README.md yaml block ${i + 1}`);
+      return parseObjects(doc.toString(), `docs/kubernetes.md yaml block ${i + 1}`);
     }),
   );
 }
@@ -143,7 +143,7 @@ describe('the schemas', () => {
 });
 
 describe('documented examples', () => {
-  const examples = [...readmeExamples().map((o) => ({ source: 'README.md', object: o })), ...exampleFiles().map((o) => ({ source: 'deploy/examples', object: o }))];
+  const examples = [...readmeExamples().map((o) => ({ source: 'docs/kubernetes.md', object: o })), ...exampleFiles().map((o) => ({ source: 'deploy/examples', object: o }))];
 
   it('cover both kinds', () => {
     const kinds = new Set(examples.map((e) => e.object.kind));
