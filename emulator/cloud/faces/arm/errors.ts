@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ModelError } from '../../model/errors.ts';
-import type { FaceResponse } from '../ec2/face.ts';
+import type { FaceResponse } from '../face.ts';
 
 /**
  * ARM's error document `{"error":{"code","message"}}` with its HTTP status.

@@ -1,5 +1,6 @@
 import type { CloudModel, NetworkInterface } from '../../model/cloud.ts';
 import { ModelError } from '../../model/errors.ts';
+import type { Ec2BucketClass } from './buckets.ts';
 import { QueryError, filterMatches, type Filter, type QueryParams } from './query.ts';
 import type { XmlObject } from './xml.ts';
 
@@ -402,18 +403,25 @@ const describeInstances: Handler = (model, params) => {
   };
 };
 
-export const ec2Actions: Record<string, Handler> = {
-  DescribeNetworkInterfaces: describeNetworkInterfaces,
-  CreateNetworkInterface: createNetworkInterface,
-  AttachNetworkInterface: attachNetworkInterface,
-  ModifyNetworkInterfaceAttribute: modifyNetworkInterfaceAttribute,
-  AssignPrivateIpAddresses: assignPrivateIpAddresses,
-  UnassignPrivateIpAddresses: unassignPrivateIpAddresses,
-  DetachNetworkInterface: detachNetworkInterface,
-  DeleteNetworkInterface: deleteNetworkInterface,
-  CreateTags: createTags,
-  DescribeSubnets: describeSubnets,
-  DescribeSecurityGroups: describeSecurityGroups,
-  DescribeInstanceTypes: describeInstanceTypes,
-  DescribeInstances: describeInstances,
+/** One EC2 action: how it runs against the model, and which of EC2's throttle buckets it draws from. */
+export interface Ec2Action {
+  run: Handler;
+  bucket: Ec2BucketClass;
+}
+
+/** The actions the EC2 face serves: a new action is one entry here. */
+export const ec2Actions: Record<string, Ec2Action> = {
+  DescribeNetworkInterfaces: { run: describeNetworkInterfaces, bucket: 'describe' },
+  CreateNetworkInterface: { run: createNetworkInterface, bucket: 'interface-mutation' },
+  AttachNetworkInterface: { run: attachNetworkInterface, bucket: 'other' },
+  ModifyNetworkInterfaceAttribute: { run: modifyNetworkInterfaceAttribute, bucket: 'interface-mutation' },
+  AssignPrivateIpAddresses: { run: assignPrivateIpAddresses, bucket: 'interface-mutation' },
+  UnassignPrivateIpAddresses: { run: unassignPrivateIpAddresses, bucket: 'interface-mutation' },
+  DetachNetworkInterface: { run: detachNetworkInterface, bucket: 'other' },
+  DeleteNetworkInterface: { run: deleteNetworkInterface, bucket: 'interface-mutation' },
+  CreateTags: { run: createTags, bucket: 'tagging' },
+  DescribeSubnets: { run: describeSubnets, bucket: 'describe' },
+  DescribeSecurityGroups: { run: describeSecurityGroups, bucket: 'describe' },
+  DescribeInstanceTypes: { run: describeInstanceTypes, bucket: 'describe' },
+  DescribeInstances: { run: describeInstances, bucket: 'describe' },
 };

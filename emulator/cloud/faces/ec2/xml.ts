@@ -42,7 +42,3 @@ export function ec2Response(action: string, requestId: string, body: XmlObject):
   out.push(`</${action}Response>`);
   return out.join('');
 }
-
-export function ec2ErrorResponse(code: string, message: string, requestId: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`;
-}

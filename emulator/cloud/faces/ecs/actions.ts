@@ -512,18 +512,32 @@ const tagResources: Handler = (model, params) => {
   return {};
 };
 
-export const ecsActions: Record<string, Handler> = {
-  DescribeInstanceTypes: describeInstanceTypes,
-  DescribeNetworkInterfaces: describeNetworkInterfaces,
-  DescribeNetworkInterfaceAttribute: describeNetworkInterfaceAttribute,
-  CreateNetworkInterface: createNetworkInterface,
-  AttachNetworkInterface: attachNetworkInterface,
-  DetachNetworkInterface: detachNetworkInterface,
-  DeleteNetworkInterface: deleteNetworkInterface,
-  ModifyNetworkInterfaceAttribute: modifyNetworkInterfaceAttribute,
-  AssignPrivateIpAddresses: assignPrivateIpAddresses,
-  UnassignPrivateIpAddresses: unassignPrivateIpAddresses,
-  DescribeVSwitches: describeVSwitches,
-  DescribeSecurityGroups: describeSecurityGroups,
-  TagResources: tagResources,
+/** One ECS action: how it runs against the model, and its throttle quota. */
+export interface EcsAction {
+  run: Handler;
+  /**
+   * Calls a minute before ECS throttles. ECS throttles each API per account
+   * and region with a per-minute quota (Quota Center, "API Rate Limits"; the
+   * figures are per account and not published as a table). These are the
+   * figures Terway, Alibaba's own CNI, sizes its client-side limiter to
+   * (pkg/aliyun/client/ratelimit.go); 500 where it names none.
+   */
+  perMinute: number;
+}
+
+/** The actions the ECS face serves: a new action is one entry here. */
+export const ecsActions: Record<string, EcsAction> = {
+  DescribeInstanceTypes: { run: describeInstanceTypes, perMinute: 400 },
+  DescribeNetworkInterfaces: { run: describeNetworkInterfaces, perMinute: 800 },
+  DescribeNetworkInterfaceAttribute: { run: describeNetworkInterfaceAttribute, perMinute: 2000 },
+  CreateNetworkInterface: { run: createNetworkInterface, perMinute: 500 },
+  AttachNetworkInterface: { run: attachNetworkInterface, perMinute: 500 },
+  DetachNetworkInterface: { run: detachNetworkInterface, perMinute: 400 },
+  DeleteNetworkInterface: { run: deleteNetworkInterface, perMinute: 500 },
+  ModifyNetworkInterfaceAttribute: { run: modifyNetworkInterfaceAttribute, perMinute: 500 },
+  AssignPrivateIpAddresses: { run: assignPrivateIpAddresses, perMinute: 400 },
+  UnassignPrivateIpAddresses: { run: unassignPrivateIpAddresses, perMinute: 400 },
+  DescribeVSwitches: { run: describeVSwitches, perMinute: 300 },
+  DescribeSecurityGroups: { run: describeSecurityGroups, perMinute: 500 },
+  TagResources: { run: tagResources, perMinute: 500 },
 };

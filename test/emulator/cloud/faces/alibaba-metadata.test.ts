@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlibabaMetadataClient } from '../../../../providers/alibaba/metadata.ts';
 import { credentials as credentialsModule } from '../../../../providers/alibaba/sdk.ts';
-import { alibabaNodeRoleName } from '../../../../emulator/cloud/faces/alibaba-metadata.ts';
+import { alibabaNodeRoleName } from '../../../../emulator/cloud/faces/metadata/alibaba-metadata.ts';
 import { Emulator, peerHeader, type EmulatorOptions } from '../../../../emulator/cloud/emulator.ts';
 import { buildTopology, type Topology } from '../../../../emulator/cloud/topology.ts';
 

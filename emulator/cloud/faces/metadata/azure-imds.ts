@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock, CloudModel, Instance } from '../model/cloud.ts';
-import { parseCidr, numberToIp } from '../model/addresses.ts';
-import { armIds, armResourceGroup, armSubscriptionId, imdsMac, stableGuid } from './arm/ids.ts';
-import { header, type MetadataRequest } from './metadata-tree.ts';
-import type { FaceResponse } from './ec2/face.ts';
+import type { Clock, CloudModel, Instance } from '../../model/cloud.ts';
+import { parseCidr, numberToIp } from '../../model/addresses.ts';
+import { armIds, armResourceGroup, armSubscriptionId, imdsMac, stableGuid } from '../arm/ids.ts';
+import { header, type FaceContext, type FaceResponse } from '../face.ts';
+import type { MetadataRequest, MetadataService } from './service.ts';
 
 /**
  * The Azure Instance Metadata Service: `/metadata/instance` (the VM, its NICs
@@ -11,10 +11,6 @@ import type { FaceResponse } from './ec2/face.ts';
  * `/metadata/identity/oauth2/token`, which @azure/identity's
  * ManagedIdentityCredential uses. Every request needs `Metadata: true`.
  */
-
-export interface AzureImdsRequest extends MetadataRequest {
-  query: URLSearchParams;
-}
 
 const instanceVersions = ['2017-03-01', '2017-04-02', '2017-08-01', '2017-12-01', '2018-02-01', '2018-04-02', '2018-10-01', '2019-02-01', '2019-03-11', '2019-04-30', '2019-06-01', '2019-06-04', '2019-08-01', '2019-08-15', '2019-11-01', '2020-06-01', '2020-07-15', '2020-09-01', '2020-10-01', '2020-12-01', '2021-01-01', '2021-02-01', '2021-03-01', '2021-05-01', '2021-10-01', '2021-11-01', '2021-11-15', '2021-12-13', '2022-02-01', '2022-03-01', '2022-03-11', '2022-04-13', '2022-07-07', '2022-08-01', '2022-09-01', '2023-07-01'];
 const tokenVersions = ['2018-02-01', '2019-08-01'];
@@ -97,14 +93,13 @@ function token(instance: Instance, query: URLSearchParams, clock: Clock): FaceRe
   });
 }
 
-/** The Azure IMDS of one instance. */
-export function handleAzureImds(model: CloudModel, instanceId: string, request: AzureImdsRequest, clock: Clock): FaceResponse {
-  let instance: Instance;
-  try {
-    instance = model.getInstance(instanceId);
-  } catch {
-    return notFound();
-  }
+/** The Azure IMDS. */
+export const azureImds: MetadataService = {
+  unknownInstance: notFound,
+  serve: serveInstance,
+};
+
+function serveInstance(instance: Instance, request: MetadataRequest, { model, clock }: FaceContext): FaceResponse {
   // Clients differ on a trailing slash (MSAL sends /metadata/identity/oauth2/token/); IMDS takes both.
   const path = request.path.replace(/(?<=.)\/+$/, '');
   const isToken = path === '/metadata/identity/oauth2/token';
@@ -112,8 +107,8 @@ export function handleAzureImds(model: CloudModel, instanceId: string, request: 
     return isToken ? json(405, { error: 'invalid_request', error_description: 'Only GET is supported' }) : json(405, { error: 'Method not allowed' });
   }
   // IMDS refuses requests that went through a proxy and requests without the header a browser cannot set.
-  if (header(request, 'x-forwarded-for') !== undefined) return json(400, { error: 'Bad request. Request contains X-Forwarded-For header' });
-  if (header(request, 'metadata')?.toLowerCase() !== 'true') {
+  if (header(request.headers, 'x-forwarded-for') !== undefined) return json(400, { error: 'Bad request. Request contains X-Forwarded-For header' });
+  if (header(request.headers, 'metadata')?.toLowerCase() !== 'true') {
     return isToken ? json(400, { error: 'invalid_request', error_description: 'Required metadata header not specified' }) : json(400, { error: 'Bad request. Required metadata header not specified' });
   }
   if (isToken) return token(instance, request.query, clock);

@@ -1,21 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { numberToIp, parseCidr } from '../../../lib/ipv4.ts';
-import type { CloudModel, Instance, NetworkInterface } from '../model/cloud.ts';
-import { alibabaOwnerId } from './ecs/actions.ts';
-import type { FaceResponse } from './ec2/face.ts';
-import type { ImdsTokens } from './aws-imds.ts';
-import { header, issueMetadataToken, notFound, serveMetadataTree, text, type MetadataRequest, type MetadataTree } from './metadata-tree.ts';
+import { numberToIp, parseCidr } from '../../../../lib/ipv4.ts';
+import type { Clock, CloudModel, Instance, NetworkInterface } from '../../model/cloud.ts';
+import { alibabaOwnerId } from '../ecs/actions.ts';
+import type { MetadataService } from './service.ts';
+import { TreeMetadataService, type MetadataTree, type TokenPolicy } from './tree.ts';
 
 /** The RAM role every emulated ECS instance assumes (ram/security-credentials/). */
 export const alibabaNodeRoleName = 'vpc-cni-node-role';
-
-export interface AlibabaMetadataOptions {
-  /** Hardened mode enforced: GETs without a token are refused (403), as on an instance with HttpTokens=required. */
-  tokensRequired: boolean;
-}
-
-
-/** A directory: children that are directories are listed with a trailing '/'. */
 
 const netmask = (cidr: string): string => {
   const { prefixLength } = parseCidr(cidr);
@@ -92,17 +83,15 @@ function metadataTree(model: CloudModel, instance: Instance): MetadataTree {
  * GETs carry in `X-aliyun-ecs-metadata-token`. A wrong or expired token is
  * refused in both modes; a missing one only when tokens are required.
  */
-export function handleAlibabaMetadata(model: CloudModel, tokens: ImdsTokens, instanceId: string, request: MetadataRequest, options: AlibabaMetadataOptions): FaceResponse {
-  let instance: Instance;
-  try {
-    instance = model.getInstance(instanceId);
-  } catch {
-    return notFound();
-  }
-  if (request.path === '/latest/api/token') return issueMetadataToken(request, tokens, instance.id, 'x-aliyun-ecs-metadata-token-ttl-seconds');
-  if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'Method Not Allowed');
-  const token = header(request, 'x-aliyun-ecs-metadata-token');
-  if (token !== undefined && !tokens.valid(token, instance.id)) return text(401, 'Unauthorized');
-  if (token === undefined && options.tokensRequired) return text(403, 'Forbidden');
-  return serveMetadataTree(request.path, () => metadataTree(model, instance));
+export function alibabaMetadata(clock: Clock, tokensRequired: () => boolean): MetadataService {
+  return new TreeMetadataService(
+    clock,
+    (): TokenPolicy => ({
+      ttlHeader: 'x-aliyun-ecs-metadata-token-ttl-seconds',
+      tokenHeader: 'x-aliyun-ecs-metadata-token',
+      // Hardened mode enforced (HttpTokens=required): GETs without a token are refused.
+      missingToken: tokensRequired() ? 'forbidden' : 'allowed',
+    }),
+    metadataTree,
+  );
 }
