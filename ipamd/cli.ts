@@ -5,9 +5,9 @@
  * kubelet's --max-pods for an instance type.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { CloudName, NodeProvider } from '../providers/contract.ts';
-import { createCallGate } from './cloud/call-gate.ts';
-import { ConfigError, loadConfig, poolTargets, type IpamdConfig } from './config.ts';
+import type { CloudName } from '../providers/contract.ts';
+import { createProvider } from './cloud/provider-factory.ts';
+import { ConfigError, loadConfig, type IpamdConfig } from './config.ts';
 import { startDaemon } from './daemon.ts';
 import { IpRoutePodNetwork } from './dataplane/pod-network.ts';
 import { IpRouteHostNetwork } from './dataplane/host-network.ts';
@@ -17,53 +17,6 @@ import { Metrics } from './metrics.ts';
 import { renderStatus } from './status-table.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-/**
- * Only the node's own cloud SDK is loaded: each is megabytes of code, and a
- * node runs in one cloud (the bundle evaluates dynamically imported modules lazily).
- */
-async function providerFor(config: IpamdConfig, metrics: Metrics): Promise<NodeProvider> {
-  const wrapCall = createCallGate({
-    rate: config.cloudApiRate,
-    burst: config.cloudApiBurst,
-    onAttempt: (operation, outcome, ms) => metrics.cloudCall(operation, outcome, ms / 1000),
-  });
-  switch (config.cloud) {
-    case 'aws': {
-      const { AwsProvider } = await import('../providers/aws/provider.ts');
-      return new AwsProvider({
-        imdsEndpoint: config.awsEc2MetadataServiceEndpoint,
-        ...(config.awsRegion ? { region: config.awsRegion } : {}),
-        ...(config.awsEndpointUrlEc2 ? { ec2Endpoint: config.awsEndpointUrlEc2 } : {}),
-        wrapCall,
-      });
-    }
-    case 'azure': {
-      const { AzureProvider } = await import('../providers/azure/provider.ts');
-      // Credentials come from @azure/identity's DefaultAzureCredential: AZURE_CLIENT_ID/AZURE_TENANT_ID with
-      // AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE (workload identity), else the VM's managed identity.
-      return new AzureProvider({
-        armEndpoint: config.azureArmEndpoint,
-        allowInsecureHttp: config.azureArmAllowInsecureHttp,
-        imdsEndpoint: config.azureImdsEndpoint,
-        ...(config.azureSubscriptionId ? { subscriptionId: config.azureSubscriptionId } : {}),
-        ...(config.azureResourceGroup ? { resourceGroup: config.azureResourceGroup } : {}),
-        wrapCall,
-      });
-    }
-    case 'alibaba': {
-      const { AlibabaProvider } = await import('../providers/alibaba/provider.ts');
-      // Credentials come from @alicloud/credentials' default chain (ALIBABA_CLOUD_* variables, RRSA, the ECS RAM role).
-      return new AlibabaProvider({
-        metadataEndpoint: config.alibabaCloudMetadataEndpoint,
-        metadataHardened: config.alibabaCloudMetadataHardened,
-        ...(config.alibabaCloudRegionId ? { regionId: config.alibabaCloudRegionId } : {}),
-        ...(config.alibabaCloudEcsEndpoint ? { ecsEndpoint: config.alibabaCloudEcsEndpoint } : {}),
-        wrapCall,
-      });
-    }
-  }
-}
 
 async function run(): Promise<void> {
   let config: IpamdConfig;
@@ -76,49 +29,27 @@ async function run(): Promise<void> {
     }
     throw err;
   }
-  const logger: Logger = createLogger(config.logLevel);
+  const logger: Logger = createLogger(config.logging.level);
   for (const warning of config.warnings) logger.warn(warning);
   const metrics = new Metrics();
   const daemon = await startDaemon({
-    provider: await providerFor(config, metrics),
+    provider: await createProvider(config.cloud, metrics),
     host: new IpRouteHostNetwork(),
     podNetwork: new IpRoutePodNetwork(),
     logger,
     metrics,
     stateDir: config.stateDir,
-    socketPath: config.ipamdSocket,
-    cniConfDir: config.cniConfDir,
-    snat: { external: config.externalSnat, excludeCidrs: config.excludeSnatCidrs },
-    targets: poolTargets(config),
-    cooldownMs: config.ipCooldownPeriodSeconds * 1000,
-    clusterName: config.clusterName,
-    ...(config.nodeName ? { nodeName: config.nodeName } : {}),
-    podSubnetIds: config.podSubnetIds,
-    podSecurityGroupIds: config.podSecurityGroupIds,
-    extraTags: config.additionalEniTags,
-    mtu: config.podMtu,
-    poolCheckIntervalMs: config.poolCheckIntervalMs,
-    reconcileIntervalMs: config.reconcileIntervalSeconds * 1000,
-    leakCleanup: { enabled: !config.disableLeakedEniCleanup, intervalMs: config.leakedEniCleanupIntervalSeconds * 1000, graceMs: config.leakedEniGraceSeconds * 1000 },
-    introspection: config.introspectionBindAddress,
-    metricsEndpoint: config.metricsBindAddress,
-    ...(config.kubernetes.mode === 'off'
-      ? {}
-      : {
-          kubernetes: {
-            connection: config.kubernetes,
-            // loadConfig requires NODE_NAME whenever the integration is on.
-            nodeName: config.nodeName ?? '',
-            lostDeletes: { enabled: !config.disableLostDeleteCleanup, graceMs: config.lostDeleteGraceSeconds * 1000 },
-            status: { intervalMs: config.nodeStatusIntervalSeconds * 1000 },
-          },
-        }),
+    pool: config.pool,
+    api: config.api,
+    dataPlane: config.dataPlane,
+    endpoints: config.endpoints,
+    ...(config.kubernetes ? { kubernetes: config.kubernetes } : {}),
   }).catch((err: Error): never => {
     // One log line with the cause, rather than an uncaught error printing a line of the minified bundle.
     logger.fatal({ err: err.message, code: (err as { code?: unknown }).code }, 'ipamd could not start');
     process.exit(1);
   });
-  logger.info({ socket: config.ipamdSocket, introspection: daemon.introspectionUrl, metrics: daemon.metricsUrl }, 'ipamd serving');
+  logger.info({ socket: config.api.socketPath, introspection: daemon.introspectionUrl, metrics: daemon.metricsUrl }, 'ipamd serving');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

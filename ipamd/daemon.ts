@@ -4,7 +4,7 @@ import { startApiServer } from './api/server.ts';
 import { cleanLeakedInterfaces } from './cloud/leaks.ts';
 import { conflist, writeConflist } from './cni-config.ts';
 import type { PodNetwork } from './dataplane/types.ts';
-import { finishPendingReleases } from './pending.ts';
+import { finishPendingReleases } from './pending-releases.ts';
 import { AddressStore } from './datastore/store.ts';
 import type { HostNetwork } from './dataplane/host-network.ts';
 import { poolView, serveHttp, type HttpEndpoint } from './introspection.ts';
@@ -13,41 +13,25 @@ import { instrumentService, type Metrics } from './metrics.ts';
 import { OPS } from '../wire/protocol.ts';
 import { PoolManager } from './pool/manager.ts';
 import { NodeIpamService } from './service.ts';
-import type { PoolTargets } from './types.ts';
+import type { ApiConfig, DataPlaneConfig, EndpointsConfig, PoolConfig } from './config/groups.ts';
+import { PoolAddressSource } from './pool/address-source.ts';
 import type { KubernetesIntegration, KubernetesOptions } from './k8s/integration.ts';
 import { isCloudError } from '../providers/errors.ts';
 
+/** The daemon's parts, and the configuration groups each is handed whole. */
 export interface DaemonOptions {
   provider: NodeProvider;
   host: HostNetwork;
   podNetwork: PodNetwork;
   logger: Logger;
   metrics: Metrics;
+  /** The datastore's journal goes under it, and (by default) the plugin's pending releases. */
   stateDir: string;
-  socketPath: string;
-  /** Where the plugin records releases while ipamd is down (default STATE_DIR/pending-del). */
-  pendingDir?: string;
-  /** Where the conflist goes once ipamd is ready; absent = not written. */
-  cniConfDir?: string;
-  /** SNAT of traffic leaving the VPC: off when a NAT gateway does it; extra CIDRs reached without it. */
-  snat?: { external: boolean; excludeCidrs: string[] };
-  targets: PoolTargets;
-  cooldownMs: number;
-  clusterName: string;
-  nodeName?: string;
-  podSubnetIds: string[];
-  podSecurityGroupIds: string[];
-  extraTags: Record<string, string>;
-  mtu: number;
-  poolCheckIntervalMs: number;
-  reconcileIntervalMs: number;
-  /** Defaults: shrink at most every 30 s; never free an interface younger than 60 s. */
-  shrinkIntervalMs?: number;
-  minInterfaceAgeMs?: number;
-  leakCleanup: { enabled: boolean; intervalMs: number; graceMs: number };
-  /** host:port pairs; absent = not served. */
-  introspection?: { host: string; port: number };
-  metricsEndpoint?: { host: string; port: number };
+  pool: PoolConfig;
+  api: ApiConfig;
+  dataPlane: DataPlaneConfig;
+  /** Absent = no HTTP endpoint served. */
+  endpoints?: EndpointsConfig;
   /** The Kubernetes integration; absent = standalone (no cluster needed). */
   kubernetes?: KubernetesOptions;
   now?: () => number;
@@ -69,12 +53,13 @@ export interface RunningDaemon {
  * the plugin on its socket and keeps the pool at its targets.
  */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
-  const { logger, metrics } = options;
+  const { logger, metrics, api: apiConfig, dataPlane } = options;
+  const poolConfig = options.pool;
   const now = options.now ?? Date.now;
   const { store, skippedRecords } = await AddressStore.open({
     dir: join(options.stateDir, 'ipam'),
-    mode: options.targets.mode,
-    cooldownMs: options.cooldownMs,
+    mode: poolConfig.targets.mode,
+    cooldownMs: poolConfig.cooldownMs,
     now,
     onBackgroundError: (err) => logger.error({ err: err.message }, 'datastore compaction failed'),
   });
@@ -88,16 +73,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     host: options.host,
     logger,
     metrics,
-    targets: options.targets,
-    clusterName: options.clusterName,
-    nodeName: options.nodeName ?? '',
-    podSubnetIds: options.podSubnetIds,
-    podSecurityGroupIds: options.podSecurityGroupIds,
-    extraTags: options.extraTags,
-    mtu: options.mtu,
+    config: poolConfig,
+    mtu: dataPlane.mtu,
     now,
-    ...(options.shrinkIntervalMs === undefined ? {} : { shrinkIntervalMs: options.shrinkIntervalMs }),
-    ...(options.minInterfaceAgeMs === undefined ? {} : { minInterfaceAgeMs: options.minInterfaceAgeMs }),
   });
   const timers: NodeJS.Timeout[] = [];
   const endpoints: HttpEndpoint[] = [];
@@ -130,7 +108,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     );
     const metadata = pool.instance;
     if (metadata) {
-      const snat = options.snat ?? { external: false, excludeCidrs: [] };
+      const { snat } = dataPlane;
       await options.podNetwork.prepareNode({
         // A NAT gateway that does the SNAT means the node SNATs nothing.
         noSnatCidrs: snat.external ? ['0.0.0.0/0'] : [...metadata.vpcCidrs, ...snat.excludeCidrs],
@@ -138,8 +116,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         primaryInterface: await options.host.linkName(metadata.primaryMac),
       });
     }
-    const service = new NodeIpamService({ store, pool, logger, podNetwork: options.podNetwork, mtu: options.mtu });
-    const pendingDir = options.pendingDir ?? join(options.stateDir, 'pending-del');
+    const addresses = new PoolAddressSource({ store, pool, logger });
+    const service = new NodeIpamService({ store, addresses, logger, podNetwork: options.podNetwork, mtu: dataPlane.mtu });
+    const pendingDir = apiConfig.pendingDir ?? join(options.stateDir, 'pending-del');
     const finishPending = (): Promise<void> =>
       finishPendingReleases(pendingDir, service, logger)
         .then(() => undefined)
@@ -147,12 +126,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await finishPending();
     // With Kubernetes, a failed add also leaves an Event on its pod (recorded in the background).
     const served = kubernetes ? kubernetes.wrapService(service) : service;
-    api = await startApiServer({ socketPath: options.socketPath, service: instrumentService(served, metrics, OPS), logger });
+    api = await startApiServer({ socketPath: apiConfig.socketPath, service: instrumentService(served, metrics, OPS), logger });
     kubernetes?.serve(service);
     let conflistPath: string | undefined;
     const publishWhenReady = async (): Promise<void> => {
-      if (conflistPath || !options.cniConfDir || !pool.status.ready) return;
-      conflistPath = await writeConflist(options.cniConfDir, conflist({ socketPath: options.socketPath, pendingDir }));
+      if (conflistPath || !apiConfig.cniConfDir || !addresses.ready) return;
+      conflistPath = await writeConflist(apiConfig.cniConfDir, conflist({ socketPath: apiConfig.socketPath, pendingDir }));
       logger.info({ path: conflistPath }, 'ready: conflist written');
     };
     await publishWhenReady();
@@ -161,12 +140,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       timer.unref();
       timers.push(timer);
     };
-    every(options.poolCheckIntervalMs, async () => {
+    every(poolConfig.checkIntervalMs, async () => {
       await pool.reconcile().catch((err: Error) => logger.warn({ err: err.message }, 'pool check failed'));
       await publishWhenReady().catch((err: Error) => logger.error({ err: err.message }, 'writing the conflist failed'));
     });
     every(5000, finishPending);
-    every(options.reconcileIntervalMs, async () => {
+    every(poolConfig.resyncIntervalMs, async () => {
       try {
         await pool.resync();
         metrics.reconcile('success');
@@ -175,12 +154,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         logger.warn({ err: (err as Error).message }, 'reconcile with the cloud failed');
       }
     });
-    if (options.leakCleanup.enabled) {
+    if (poolConfig.leakCleanup.enabled) {
       // A random start offset keeps a fleet of nodes started together from sweeping in step.
-      const offset = Math.floor(Math.random() * options.leakCleanup.intervalMs);
+      const offset = Math.floor(Math.random() * poolConfig.leakCleanup.intervalMs);
       const sweep = async (): Promise<void> => {
         try {
-          const deleted = await cleanLeakedInterfaces({ provider: options.provider, clusterName: options.clusterName, graceMs: options.leakCleanup.graceMs, now, logger });
+          const deleted = await cleanLeakedInterfaces({ provider: options.provider, clusterName: poolConfig.clusterName, graceMs: poolConfig.leakCleanup.graceMs, now, logger });
           metrics.leakedDeleted(deleted.length);
         } catch (err) {
           logger.warn({ err: (err as Error).message }, 'leaked-interface cleanup failed');
@@ -188,23 +167,24 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       };
       const first = setTimeout(() => {
         void sweep();
-        every(options.leakCleanup.intervalMs, sweep);
+        every(poolConfig.leakCleanup.intervalMs, sweep);
       }, offset);
       first.unref();
       timers.push(first);
     }
     const view = async (): Promise<[number, string, string]> => [200, 'application/json', JSON.stringify(await poolView(store, pool, pool.targets, metrics), null, 2)];
     const health = async (): Promise<[number, string, string]> => [200, 'text/plain', 'ok\n'];
-    const ready = async (): Promise<[number, string, string]> => (pool.status.ready ? [200, 'text/plain', 'ready\n'] : [503, 'text/plain', 'warming\n']);
+    const ready = async (): Promise<[number, string, string]> => (addresses.ready ? [200, 'text/plain', 'ready\n'] : [503, 'text/plain', 'warming\n']);
     let introspectionUrl: string | undefined;
     let metricsUrl: string | undefined;
-    if (options.introspection) {
-      const endpoint = await serveHttp(options.introspection.host, options.introspection.port, { '/v1/pool': view, '/healthz': health, '/readyz': ready });
+    const { introspection, metrics: metricsAddress } = options.endpoints ?? {};
+    if (introspection) {
+      const endpoint = await serveHttp(introspection.host, introspection.port, { '/v1/pool': view, '/healthz': health, '/readyz': ready });
       endpoints.push(endpoint);
       introspectionUrl = endpoint.url;
     }
-    if (options.metricsEndpoint) {
-      const endpoint = await serveHttp(options.metricsEndpoint.host, options.metricsEndpoint.port, {
+    if (metricsAddress) {
+      const endpoint = await serveHttp(metricsAddress.host, metricsAddress.port, {
         '/metrics': async () => [200, metrics.registry.contentType, await metrics.registry.metrics()],
       });
       endpoints.push(endpoint);

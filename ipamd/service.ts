@@ -1,18 +1,15 @@
-import { IpamError, type AddParams, type AddResult, type CheckParams, type CheckResult, type DelParams, type GcParams, type GcResult, type IpamService, type StatusResult } from '../wire/protocol.ts';
-import { NoFreeAddressError, type AddressStore } from './datastore/store.ts';
-import { subnetGateway } from './dataplane/host-network.ts';
-import type { PodNetwork } from './dataplane/types.ts';
-import { podGateway } from '../wire/names.ts';
+import { IpamError } from '../wire/errors.ts';
+import type { AddParams, AddResult, CheckParams, CheckResult, DelParams, GcParams, GcResult, IpamService, RequestContext, StatusResult } from '../wire/protocol.ts';
+import type { AddressStore } from './datastore/store.ts';
+import { podGateway, subnetGateway, type PodNetwork } from './dataplane/index.ts';
 import type { Logger } from './logger.ts';
-import type { PoolManager } from './pool/manager.ts';
-import type { ExhaustionLimit } from './types.ts';
-
-/** How long a top-up waits to gather the requests around it. */
-const topUpDelayMs = 20;
+import type { AddressSource } from './pool/address-source.ts';
 
 export interface ServiceOptions {
+  /** The allocations of this node: who holds which address. */
   store: AddressStore;
-  pool: PoolManager;
+  /** Where adds get their address (the warm pool). */
+  addresses: AddressSource;
   logger: Logger;
   podNetwork: PodNetwork;
   mtu: number;
@@ -23,35 +20,38 @@ export interface ServiceOptions {
 /**
  * What the plugin asks of ipamd. Adds are served from the warm pool; when
  * the pool is empty an add waits briefly for it to grow, and fails fast with
- * the limit's name when it cannot.
+ * the limit's name when it cannot. An add whose request was abandoned (its
+ * signal aborted) allocates nothing.
+ *
+ * Locking is the API server's: one request per container at a time. A wait
+ * for growth holds only its own container's turn (a DEL of the same container
+ * must not overtake its ADD), so other containers' requests go on meanwhile.
  */
 export class NodeIpamService implements IpamService {
-  private topUpScheduled = false;
-
   constructor(private readonly options: ServiceOptions) {}
 
-  async add(params: AddParams): Promise<AddResult> {
-    const { store, pool } = this.options;
-    if (!pool.status.ready && !store.find(params.key)) throw new IpamError('not-ready', 'ipamd is still warming its address pool; retry shortly');
-    const extra = { netns: params.netns, ...(params.pod ? { pod: params.pod } : {}) };
-    let allocation;
-    let existing = false;
-    try {
-      ({ allocation, existing } = await store.allocate(params.key, extra));
-    } catch (err) {
-      if (!(err instanceof NoFreeAddressError)) throw err;
-      this.failIfExhausted();
-      // Not exhausted: the pool is growing. Wait for one reconcile, then try once more.
-      await Promise.race([pool.reconcile(), new Promise((resolve) => setTimeout(resolve, this.options.growWaitMs ?? 3000))]);
-      try {
-        ({ allocation, existing } = await store.allocate(params.key, extra));
-      } catch (again) {
-        if (!(again instanceof NoFreeAddressError)) throw again;
-        this.failIfExhausted();
-        throw new IpamError('busy', `no free address on this node yet (${again.message}); the pool is growing, retry shortly`);
-      }
+  async add(params: AddParams, ctx?: RequestContext): Promise<AddResult> {
+    const { store, addresses } = this.options;
+    const answer = await addresses.take(params.key, {
+      netns: params.netns,
+      ...(params.pod ? { pod: params.pod } : {}),
+      ...(ctx ? { signal: ctx.signal } : {}),
+      waitMs: this.options.growWaitMs ?? 3000,
+    });
+    switch (answer.kind) {
+      case 'not-ready':
+        throw new IpamError('not-ready', 'ipamd is still warming its address pool; retry shortly');
+      case 'exhausted':
+        throw new IpamError('exhausted', `no address available: ${answer.message}`, answer.limit);
+      case 'still-growing':
+        throw new IpamError('busy', `no free address on this node yet (${answer.detail}); the pool is growing, retry shortly`);
+      case 'abandoned':
+        throw new IpamError('busy', `add for container ${params.key.containerId} was abandoned (${answer.reason}); nothing was allocated`);
+      case 'allocated':
+        break;
     }
-    this.topUp();
+    const { allocation, existing } = answer;
+    addresses.changed();
     const nic = store.interfaceOf(allocation.ip);
     if (!nic) throw new IpamError('internal', `address ${allocation.ip} belongs to no interface of this node`);
     const attachment = { ...params.key, netns: params.netns, ip: allocation.ip, owner: { deviceIndex: nic.deviceIndex, isPrimary: nic.isPrimary }, mtu: this.options.mtu };
@@ -82,31 +82,12 @@ export class NodeIpamService implements IpamService {
     };
   }
 
-  /**
-   * Re-plans the pool after the answer has left: deferred by a few
-   * milliseconds and coalesced, so a burst of adds and deletes costs one plan
-   * and no request waits behind the policy. The warm pool has the slack.
-   */
-  private topUp(): void {
-    if (this.topUpScheduled) return;
-    this.topUpScheduled = true;
-    setTimeout(() => {
-      this.topUpScheduled = false;
-      this.options.pool.reconcile().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'pool top-up failed'));
-    }, topUpDelayMs).unref();
-  }
-
-  private failIfExhausted(): void {
-    const exhausted = this.options.pool.status.exhausted;
-    if (exhausted) throw new IpamError('exhausted', `no address available: ${exhausted.message}`, exhausted.limit as ExhaustionLimit);
-  }
-
   async del(params: DelParams): Promise<void> {
     const allocation = this.options.store.find(params.key);
     // The network goes first: an address back in the pool must not still be wired to the old pod.
     await this.options.podNetwork.tearDown({ ...params.key, ...(allocation ? { ip: allocation.ip } : {}), ...(params.netns ? { netns: params.netns } : {}) });
     const released = await this.options.store.release(params.key);
-    if (released) this.topUp();
+    if (released) this.options.addresses.changed();
   }
 
   async check(params: CheckParams): Promise<CheckResult> {
@@ -134,10 +115,10 @@ export class NodeIpamService implements IpamService {
   }
 
   async status(): Promise<StatusResult> {
-    const { store, pool } = this.options;
+    const { store, addresses } = this.options;
     return {
-      ready: pool.status.ready,
-      ...(pool.status.ready ? {} : { reason: 'the address pool is warming up' }),
+      ready: addresses.ready,
+      ...(addresses.ready ? {} : { reason: 'the address pool is warming up' }),
       assigned: store.allocations().length,
       available: store.freeCount(),
     };

@@ -2,7 +2,7 @@
  * Shared vocabulary of ipamd: the pool as the policy sees it, the plan the
  * policy returns, and the requests the plugin-facing API serves.
  */
-import type { AddressRequest } from '../providers/contract.ts';
+import type { AddressRequest, InstanceLimits } from '../providers/contract.ts';
 import type { AllocationKey, ExhaustionLimit } from '../wire/protocol.ts';
 
 export type { AllocationKey, ExhaustionLimit };
@@ -39,15 +39,8 @@ export interface PoolTargets {
   maxEni: number;
 }
 
-export interface PolicyLimits {
-  maxInterfaces: number;
-  /** IPv4 addresses per interface, primary included. */
-  ipv4PerInterface: number;
-  supportsPrefixes: boolean;
-  prefixLength: number;
-  hotAttach: boolean;
-  maxAddressesOnCreate: number;
-}
+/** What the policy needs of the instance type: its limits, whatever the type is called. */
+export type PolicyLimits = Omit<InstanceLimits, 'instanceType'>;
 
 export interface PolicySubnet {
   subnetId: string;

@@ -3,7 +3,8 @@ import type { Logger } from '../logger.ts';
 import { ownedTags } from '../pool/manager.ts';
 
 export interface LeakCleanupOptions {
-  provider: NodeProvider;
+  /** The sweep only searches and deletes. */
+  provider: Pick<NodeProvider, 'findInterfacesByTags' | 'deleteInterface'>;
   clusterName: string;
   graceMs: number;
   now: () => number;

@@ -14,7 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type RequestContext } from '@kubernetes/client-node';
-import type { KubernetesConnection } from '../config.ts';
+import type { KubernetesConnection } from '../config/groups.ts';
 import { apiGroup, apiVersion, nodeNetworkPlural, nodeNetworkConfigPlural } from './resources.ts';
 
 export type KubeConnection = Exclude<KubernetesConnection, { mode: 'off' }>;

@@ -11,11 +11,13 @@
 import { availableParallelism } from 'node:os';
 import type { InstanceMetadata, NodeProvider } from '../../providers/contract.ts';
 import { isCloudError, type CloudError } from '../../providers/errors.ts';
-import { IpamError, type IpamService } from '../../wire/protocol.ts';
+import { IpamError } from '../../wire/errors.ts';
+import type { IpamService } from '../../wire/protocol.ts';
 import type { AddressStore } from '../datastore/store.ts';
 import type { Logger } from '../logger.ts';
 import type { PoolManager } from '../pool/manager.ts';
-import { createKubeApi, loadKubeConfig, type Collection, type KubeApi, type KubeConnection } from './client.ts';
+import type { KubernetesConfig } from '../config/groups.ts';
+import { createKubeApi, loadKubeConfig, type Collection, type KubeApi } from './client.ts';
 import { NodeConfigController, type ConfigState } from './config-controller.ts';
 import { EventRecorder } from './events.ts';
 import { LostDeleteSweeper } from './lost-deletes.ts';
@@ -23,12 +25,8 @@ import { NodeNetworkWriter, NodeStatusPublisher, nodeNetworkStatus } from './nod
 import { Reflector, type ReflectorTiming } from './reflector.ts';
 import { podKey, projectNode, projectNodeNetworkConfig, projectPod, type NodeInfo, type NodeNetworkConfigObject, type PodInfo } from './resources.ts';
 
-export interface KubernetesOptions {
-  connection: KubeConnection;
-  nodeName: string;
-  lostDeletes: { enabled: boolean; graceMs: number; /** Default: a quarter of the grace, between 1 and 30 s. */ sweepIntervalMs?: number };
-  /** NodeNetwork writes: at most one per `debounceMs` (default 2 s) on change, one per `intervalMs` otherwise. */
-  status: { intervalMs: number; debounceMs?: number };
+/** The kubernetes group of the configuration, plus tuning that no variable sets (tests shorten it). */
+export interface KubernetesOptions extends KubernetesConfig {
   /** How long start-up waits for the node and the configs before going on with the environment's settings (default 5 s). */
   initialSyncTimeoutMs?: number;
   /** Each list, get, create, update or patch (default 10 s). */

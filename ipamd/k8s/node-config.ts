@@ -9,15 +9,15 @@
  * highest priority wins, ties going to the first name in alphabetical order.
  */
 import { z } from 'zod';
+import { cloudIdPattern } from '../cloud/ids.ts';
 import type { PoolSettings } from '../pool/manager.ts';
+import { ipTargetsTakePrecedence } from '../pool/targets.ts';
 import { labelSelectorSchema, selectorMatches } from './label-selector.ts';
 import { configAnnotation, zoneLabel, type NodeInfo, type NodeNetworkConfigObject } from './resources.ts';
 
-const idPattern = /^[A-Za-z0-9/][A-Za-z0-9._:/-]{0,511}$/;
-
 const idList = (what: string) =>
   z
-    .array(z.string().regex(idPattern, { error: `${what} ids are letters, digits and . _ : / - (at most 512)` }))
+    .array(z.string().regex(cloudIdPattern, { error: `${what} ids are letters, digits and . _ : / - (at most 512)` }))
     .max(16, { error: `at most 16 ${what}s` })
     .refine((ids) => new Set(ids).size === ids.length, { error: `${what} ids must not repeat` });
 
@@ -106,7 +106,9 @@ export function effectiveSettings(base: PoolSettings, spec: NodeNetworkConfigSpe
   if (!spec) return { targets: { ...base.targets }, podSubnetIds: [...base.podSubnetIds], podSecurityGroupIds: [...base.podSecurityGroupIds] };
   const setsIpTargets = spec.warmIPTarget !== undefined || spec.minimumIPTarget !== undefined;
   const setsWarmTargets = spec.warmENITarget !== undefined || spec.warmPrefixTarget !== undefined;
-  const ipTarget = (fromSpec: number | undefined, fromBase: number): number => (setsIpTargets ? (fromSpec ?? 0) : setsWarmTargets ? 0 : fromBase);
+  // The environment's IP targets would take precedence over the config's warm targets: they go.
+  const baseIpTargetsOverride = setsWarmTargets && ipTargetsTakePrecedence(base.targets);
+  const ipTarget = (fromSpec: number | undefined, fromBase: number): number => (setsIpTargets ? (fromSpec ?? 0) : baseIpTargetsOverride ? 0 : fromBase);
   return {
     targets: {
       mode: base.targets.mode,

@@ -4,7 +4,8 @@ import type { AddressStore, InventoryInterface } from '../datastore/store.ts';
 import type { HostNetwork } from '../dataplane/host-network.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import type { PlanStep, PoolTargets } from '../types.ts';
+import type { PoolConfig } from '../config/groups.ts';
+import type { ExhaustionLimit, PlanStep, PoolTargets } from '../types.ts';
 import { planPool } from './policy.ts';
 import { CoalescedRun } from '../coalesced-run.ts';
 
@@ -14,21 +15,10 @@ export interface PoolManagerOptions {
   host: HostNetwork;
   logger: Logger;
   metrics: Metrics;
-  targets: PoolTargets;
-  clusterName: string;
-  nodeName: string;
-  podSubnetIds: string[];
-  podSecurityGroupIds: string[];
-  extraTags: Record<string, string>;
+  /** The pool group of the configuration, whole; the targets, subnets and groups are where it starts. */
+  config: PoolConfig;
+  /** MTU of the interfaces it configures on the host (the data plane's). */
   mtu: number;
-  /** How long a new interface may take to show up in the metadata service. */
-  attachTimeoutMs?: number;
-  /** Changes younger than this are not undone by a reconcile that does not see them yet. */
-  consistencyGraceMs?: number;
-  /** Shrinking runs at most this often (AWS: 30 s), so short-lived pods do not churn interfaces. */
-  shrinkIntervalMs?: number;
-  /** Interfaces younger than this are never freed. */
-  minInterfaceAgeMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   /** Told of every failed cloud call of a plan (the Kubernetes integration turns permission errors into node events). */
@@ -46,7 +36,7 @@ export interface PoolSettings {
 
 export interface PoolStatus {
   ready: boolean;
-  exhausted?: { limit: string; message: string };
+  exhausted?: { limit: ExhaustionLimit; message: string };
   lastCloudError?: { code: string; kind: string; message: string; at: number };
   lastPlan?: string;
   subnets: SubnetInfo[];
@@ -101,7 +91,8 @@ export class PoolManager {
   private current: PoolSettings;
 
   constructor(private readonly options: PoolManagerOptions) {
-    this.current = { targets: { ...options.targets }, podSubnetIds: [...options.podSubnetIds], podSecurityGroupIds: [...options.podSecurityGroupIds] };
+    const { targets, podSubnetIds, podSecurityGroupIds } = options.config;
+    this.current = { targets: { ...targets }, podSubnetIds: [...podSubnetIds], podSecurityGroupIds: [...podSecurityGroupIds] };
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
@@ -161,7 +152,7 @@ export class PoolManager {
     const metadata = await this.options.provider.instanceMetadata();
     this.metadata = metadata;
     const now = this.now();
-    const grace = this.options.consistencyGraceMs ?? 60_000;
+    const grace = this.options.config.consistencyGraceMs ?? 60_000;
     const fresh = (id: string): boolean => (this.recentChanges.get(id) ?? -Infinity) > now - grace;
     for (const [id, at] of this.recentChanges) if (at <= now - grace) this.recentChanges.delete(id);
     const current = new Map(this.options.store.interfaces().map((nic) => [nic.interfaceId, nic]));
@@ -207,10 +198,10 @@ export class PoolManager {
     if (!limits) return;
     const interfaces = this.options.store.usage();
     const now = this.now();
-    const minAge = this.options.minInterfaceAgeMs ?? 60_000;
+    const minAge = this.options.config.minInterfaceAgeMs ?? 60_000;
     for (const [id, at] of this.createdAt) if (at <= now - minAge) this.createdAt.delete(id);
     const plan = planPool({
-      allowShrink: now - this.lastShrinkAt >= (this.options.shrinkIntervalMs ?? 30_000),
+      allowShrink: now - this.lastShrinkAt >= (this.options.config.shrinkIntervalMs ?? 30_000),
       protectedInterfaceIds: [...this.createdAt.keys()],
       interfaces,
       targets: this.current.targets,
@@ -244,7 +235,7 @@ export class PoolManager {
     this.options.logger.warn({ step, code: cloud?.code, kind: cloud?.kind, err: (err as Error).message }, 'pool step failed');
     if (cloud) this.options.onCloudError?.(cloud);
     if (cloud && (cloud.kind === 'limit-exceeded' || cloud.kind === 'subnet-full')) {
-      const limit = cloud.kind === 'subnet-full' ? 'subnet-addresses' : cloud.limit === 'interfaces-per-instance' ? 'interfaces-per-instance' : 'addresses-per-interface';
+      const limit: ExhaustionLimit = cloud.kind === 'subnet-full' ? 'subnet-addresses' : cloud.limit === 'interfaces-per-instance' ? 'interfaces-per-instance' : 'addresses-per-interface';
       this.status.exhausted = { limit, message: `the cloud refused to add addresses: ${cloud.code}: ${cloud.message}` };
       this.options.metrics.setExhausted(limit);
     }
@@ -321,10 +312,10 @@ export class PoolManager {
         securityGroupIds: this.current.podSecurityGroupIds,
         deviceIndex,
         addresses: request,
-        description: `vpc-cni pod interface of ${this.options.nodeName}`,
+        description: `vpc-cni pod interface of ${this.options.config.nodeName ?? ''}`,
         tags: {
-          ...this.options.extraTags,
-          [ownedTags.cluster]: this.options.clusterName,
+          ...this.options.config.extraTags,
+          [ownedTags.cluster]: this.options.config.clusterName,
           [ownedTags.node]: metadata.instanceId,
           [ownedTags.createdAt]: new Date(this.now()).toISOString(),
         },
@@ -342,7 +333,7 @@ export class PoolManager {
 
   /** A new interface is usable once the node sees it: poll the metadata service with backoff. */
   private async waitForAttachment(created: CloudInterface): Promise<InventoryInterface> {
-    const deadline = this.now() + (this.options.attachTimeoutMs ?? 60_000);
+    const deadline = this.now() + (this.options.config.attachTimeoutMs ?? 60_000);
     let delay = 20;
     for (;;) {
       const metadata = await this.options.provider.instanceMetadata();
@@ -353,7 +344,7 @@ export class PoolManager {
         return { ...inventory, ips: [...new Set([...inventory.ips, ...created.secondaryIps])], prefixes: [...new Set([...inventory.prefixes, ...created.prefixes])] };
       }
       if (this.now() > deadline) {
-        throw new CloudError({ kind: 'transient', code: 'AttachTimeout', message: `interface ${created.interfaceId} did not appear on the node within ${this.options.attachTimeoutMs ?? 60_000} ms` });
+        throw new CloudError({ kind: 'transient', code: 'AttachTimeout', message: `interface ${created.interfaceId} did not appear on the node within ${this.options.config.attachTimeoutMs ?? 60_000} ms` });
       }
       await this.sleep(delay);
       delay = Math.min(delay * 2, 1000);

@@ -37,6 +37,7 @@
  */
 import type { AddressRequest } from '../../providers/contract.ts';
 import type { AddressMode, ExhaustionLimit, InterfaceUsage, Plan, PlanStep, PolicyInput } from '../types.ts';
+import { ipTargetsTakePrecedence } from './targets.ts';
 
 type Rule =
   | { kind: 'ip-targets'; warm: number; minimum: number }
@@ -539,8 +540,7 @@ export function planPool(input: PolicyInput): Plan {
   const { targets, limits } = input;
   const fallback = targets.mode === 'prefixes' && !limits.supportsPrefixes;
   const mode: AddressMode = fallback ? 'ips' : targets.mode;
-  const ipTargets = targets.warmIpTarget > 0 || targets.minimumIpTarget > 0;
-  const rule: Rule = ipTargets
+  const rule: Rule = ipTargetsTakePrecedence(targets)
     ? { kind: 'ip-targets', warm: Math.max(0, targets.warmIpTarget), minimum: Math.max(0, targets.minimumIpTarget) }
     : mode === 'ips'
       ? { kind: 'warm-eni', warm: Math.max(0, targets.warmEniTarget) }

@@ -19,7 +19,7 @@ beforeAll(async () => {
   probes = (['startupProbe', 'livenessProbe', 'readinessProbe'] as const).map((name) => ({ name, path: ipamd?.[name]?.httpGet?.path ?? '(none)' }));
   const monitor = objects.find((o) => o.kind === 'PodMonitor') as (RenderedObject & { spec?: { podMetricsEndpoints?: Array<{ path?: string }> } }) | undefined;
   metricsPaths = (monitor?.spec?.podMetricsEndpoints ?? []).map((e) => e.path ?? '/metrics');
-  world = await startIpamdWorld({ daemon: { introspection: { host: '127.0.0.1', port: 0 }, metricsEndpoint: { host: '127.0.0.1', port: 0 } } });
+  world = await startIpamdWorld({ daemon: { endpoints: { introspection: { host: '127.0.0.1', port: 0 }, metrics: { host: '127.0.0.1', port: 0 } } } });
 });
 
 afterAll(async () => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { callIpamd, IpamdCallError } from '../../wire/client.ts';
+import { callIpamd } from '../../wire/client.ts';
+import { IpamError as IpamdCallError } from '../../wire/errors.ts';
 import { Emulator } from '../../emulator/cloud/emulator.ts';
 import { buildTopology, type Topology } from '../../emulator/cloud/topology.ts';
 

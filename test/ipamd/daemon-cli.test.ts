@@ -59,7 +59,7 @@ it('run with bad configuration exits 2, names every bad variable and value, and 
 });
 
 it('status prints the pool of a running node as a table', async () => {
-  world = await startIpamdWorld({ daemon: { introspection: { host: '127.0.0.1', port: 0 } } });
+  world = await startIpamdWorld({ daemon: { endpoints: { introspection: { host: '127.0.0.1', port: 0 } } } });
   const w = world;
   await waitFor(() => w.daemon.pool.status.ready, 5000, 'ready');
   const pod = await addPod(w, 'abcdef0123456789');

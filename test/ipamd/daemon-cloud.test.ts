@@ -18,7 +18,7 @@ describe('throttling and eventual consistency', () => {
       targets: { warmIpTarget: 5 },
       realism: { throttling: true, describeLagMs: 400, attachDelayMs: 300 },
       // The sweep reads interfaces (DescribeNetworkInterfaces) while the rest goes on.
-      daemon: { leakCleanup: { enabled: true, intervalMs: 100, graceMs: 60_000 } },
+      daemon: { pool: { leakCleanup: { enabled: true, intervalMs: 100, graceMs: 60_000 } } },
     });
     await converged(w, [5], 'boot');
     w.emulator.faults.failNext('AssignPrivateIpAddresses', 4, throttle);
@@ -66,7 +66,7 @@ describe('throttling and eventual consistency', () => {
 
 describe('leaked interfaces', () => {
   it('deletes only the detached interfaces of this cluster older than the grace period', async () => {
-    const w = await boot({ daemon: { leakCleanup: { enabled: true, intervalMs: 150, graceMs: 60_000 } } });
+    const w = await boot({ daemon: { pool: { leakCleanup: { enabled: true, intervalMs: 150, graceMs: 60_000 } } } });
     const model = w.emulator.model;
     const subnetId = w.topology.podSubnets[0]?.id ?? '';
     const groups = [w.topology.securityGroup.id];
@@ -124,7 +124,7 @@ describe('exhaustion fails fast with the limit named', () => {
   it('MAX_ENI=1: the 10th pod fails at once with max-eni, visible in /v1/pool and the metrics', async () => {
     const w = await boot({
       targets: { maxEni: 1 },
-      daemon: { introspection: { host: '127.0.0.1', port: 0 }, metricsEndpoint: { host: '127.0.0.1', port: 0 } },
+      daemon: { endpoints: { introspection: { host: '127.0.0.1', port: 0 }, metrics: { host: '127.0.0.1', port: 0 } } },
     });
     await converged(w, [9], 'boot');
     for (let i = 1; i <= 9; i++) await addPod(w, `m${i}`);
@@ -142,7 +142,7 @@ describe('exhaustion fails fast with the limit named', () => {
   });
 
   it('tiny instance type (t3.nano): the third pod fails with interfaces-per-instance', async () => {
-    const w = await boot({ instanceType: 't3.nano', daemon: { metricsEndpoint: { host: '127.0.0.1', port: 0 } } });
+    const w = await boot({ instanceType: 't3.nano', daemon: { endpoints: { metrics: { host: '127.0.0.1', port: 0 } } } });
     await converged(w, [1], 'boot');
     await addPod(w, 'n1');
     await converged(w, [1, 1], 'the second (last) ENI');
@@ -163,7 +163,7 @@ describe('exhaustion fails fast with the limit named', () => {
       model.createInterface({ subnetId: nodeSubnet, securityGroupIds: [w.topology.securityGroup.id], secondaryIpCount: take });
     }
     expect(model.getSubnet(nodeSubnet).freeAddresses).toBe(3);
-    await w.restart({ targets: { mode: 'ips', warmIpTarget: 10, minimumIpTarget: 0, warmEniTarget: 0, warmPrefixTarget: 0, maxEni: 0 } });
+    await w.restart({ pool: { targets: { mode: 'ips', warmIpTarget: 10, minimumIpTarget: 0, warmEniTarget: 0, warmPrefixTarget: 0, maxEni: 0 } } });
     // 2 + 3 on the primary (its subnet's last addresses), 5 more on a new interface in the pod subnet: 10 free.
     await converged(w, [5, 5], 'grown past the full node subnet');
     expect(model.getSubnet(nodeSubnet).freeAddresses).toBe(0);
@@ -172,7 +172,7 @@ describe('exhaustion fails fast with the limit named', () => {
   });
 
   it('pod subnet with no free address: the pod after the warm ones fails with subnet-addresses naming the subnet', async () => {
-    const w = await boot({ daemon: { introspection: { host: '127.0.0.1', port: 0 }, metricsEndpoint: { host: '127.0.0.1', port: 0 } } });
+    const w = await boot({ daemon: { endpoints: { introspection: { host: '127.0.0.1', port: 0 }, metrics: { host: '127.0.0.1', port: 0 } } } });
     await converged(w, [9], 'boot');
     // A /28 pod subnet with its 11 usable addresses taken by someone else.
     const model = w.emulator.model;
@@ -181,7 +181,7 @@ describe('exhaustion fails fast with the limit named', () => {
     model.createInterface({ subnetId: tiny.id, securityGroupIds: [w.topology.securityGroup.id], secondaryIpCount: 10 });
     expect(model.getSubnet(tiny.id).freeAddresses).toBe(0);
     await w.daemon.stop();
-    await w.restart({ podSubnetIds: [tiny.id] });
+    await w.restart({ pool: { podSubnetIds: [tiny.id] } });
     await waitFor(() => w.daemon.pool.status.ready, 5000, 'ready after restart');
 
     for (let i = 1; i <= 9; i++) await addPod(w, `s${i}`);
@@ -194,7 +194,7 @@ describe('exhaustion fails fast with the limit named', () => {
   });
 
   it('pod subnet filled behind ipamd\'s back: the cloud refuses, the add fails fast with subnet-addresses', async () => {
-    const w = await boot({ daemon: { introspection: { host: '127.0.0.1', port: 0 } } });
+    const w = await boot({ daemon: { endpoints: { introspection: { host: '127.0.0.1', port: 0 } } } });
     await converged(w, [9], 'boot');
     // ipamd has read the pod subnet (4091 free) and caches it; now someone takes every address.
     const model = w.emulator.model;

@@ -2,7 +2,8 @@
  * Small helpers for the ipamd daemon tests: plugin calls on the socket and
  * reads of the cloud's truth (the emulator model) for the world's node.
  */
-import { callIpamd, IpamdCallError } from '../../wire/client.ts';
+import { callIpamd } from '../../wire/client.ts';
+import { IpamError as IpamdCallError } from '../../wire/errors.ts';
 import type { AddResult } from '../../wire/protocol.ts';
 import type { AllocationKey } from '../../ipamd/types.ts';
 import type { NetworkInterface } from '../../emulator/cloud/model/cloud.ts';

@@ -121,7 +121,7 @@ describe('pods come and go', () => {
 
   it('a released address comes back only after the cooldown', async () => {
     const cooldownMs = 1000;
-    const w = await boot({ daemon: { cooldownMs } });
+    const w = await boot({ daemon: { pool: { cooldownMs } } });
     await converged(w, [9], 'boot');
     const a = await addPod(w, 'a');
     await delPod(w, 'a');
@@ -143,7 +143,7 @@ describe('pods come and go', () => {
 
   it('an idle ENI is freed only once nothing (pod or cooling address) sits on it and it is excess', async () => {
     const cooldownMs = 1500;
-    const w = await boot({ daemon: { cooldownMs } });
+    const w = await boot({ daemon: { pool: { cooldownMs } } });
     await converged(w, [9], 'boot');
     const placed = new Map<string, number>();
     for (let i = 1; i <= 19; i++) {
@@ -212,7 +212,7 @@ describe('resync with the metadata service while ipamd changes the node', () => 
   it('addresses being released are not put back by a resync, and no pod gets one of them', async () => {
     // The clock jumps two minutes once the pool is built, so ipamd's own assigns are no longer "fresh changes".
     let skew = 0;
-    const w = await boot({ targets: { warmIpTarget: 2 }, realism: { latencyMs: { UnassignPrivateIpAddresses: 500 } }, daemon: { cooldownMs: 200, now: () => Date.now() + skew } });
+    const w = await boot({ targets: { warmIpTarget: 2 }, realism: { latencyMs: { UnassignPrivateIpAddresses: 500 } }, daemon: { pool: { cooldownMs: 200 }, now: () => Date.now() + skew } });
     await converged(w, [2], 'boot');
     for (let i = 1; i <= 5; i++) await addPod(w, `p${i}`);
     await converged(w, [7], 'five pods');
@@ -235,7 +235,7 @@ describe('resync with the metadata service while ipamd changes the node', () => 
 
   it('an interface being deleted is not adopted again by a resync', async () => {
     let skew = 0;
-    const w = await boot({ realism: { latencyMs: { DeleteNetworkInterface: 300 } }, daemon: { cooldownMs: 200, now: () => Date.now() + skew } });
+    const w = await boot({ realism: { latencyMs: { DeleteNetworkInterface: 300 } }, daemon: { pool: { cooldownMs: 200 }, now: () => Date.now() + skew } });
     await converged(w, [9], 'boot');
     for (let i = 1; i <= 10; i++) await addPod(w, `p${i}`);
     await converged(w, [9, 9, 9], 'ten pods');

@@ -11,9 +11,17 @@ import { noPodNetwork } from '../../ipamd/dataplane/types.ts';
 import { silentLogger } from '../../ipamd/logger.ts';
 import { Metrics } from '../../ipamd/metrics.ts';
 import type { PoolTargets } from '../../ipamd/types.ts';
+import type { ApiConfig, DataPlaneConfig, PoolConfig } from '../../ipamd/config/groups.ts';
 import type { RealismInput } from '../../emulator/cloud/realism/settings.ts';
 
 export const defaultTargets: PoolTargets = { mode: 'ips', warmEniTarget: 1, warmIpTarget: 0, minimumIpTarget: 0, warmPrefixTarget: 1, maxEni: 0 };
+
+/** Changes to the daemon's options: whole parts, or some fields of a configuration group. */
+export interface DaemonOverrides extends Partial<Omit<DaemonOptions, 'pool' | 'api' | 'dataPlane'>> {
+  pool?: Partial<PoolConfig>;
+  api?: Partial<ApiConfig>;
+  dataPlane?: Partial<DataPlaneConfig>;
+}
 
 export interface IpamdWorld {
   emulator: Emulator;
@@ -24,12 +32,12 @@ export interface IpamdWorld {
   metrics: Metrics;
   daemon: RunningDaemon;
   /** Starts another daemon on the same node and state (after a stop or a crash). */
-  restart(overrides?: Partial<DaemonOptions>): Promise<RunningDaemon>;
+  restart(overrides?: DaemonOverrides): Promise<RunningDaemon>;
   teardown(): Promise<void>;
 }
 
 /** An emulated VPC with one node and ipamd running on it, control plane only (no namespaces). */
-export async function startIpamdWorld(options: { instanceType?: string; targets?: Partial<PoolTargets>; realism?: RealismInput; daemon?: Partial<DaemonOptions> } = {}): Promise<IpamdWorld> {
+export async function startIpamdWorld(options: { instanceType?: string; targets?: Partial<PoolTargets>; realism?: RealismInput; daemon?: DaemonOverrides } = {}): Promise<IpamdWorld> {
   const emulator = new Emulator({ realism: options.realism ?? {} });
   const topology = await buildTopology(emulator.model, { nodes: 1, instanceType: options.instanceType ?? 'm5.large' });
   const { url } = await emulator.listen();
@@ -39,7 +47,7 @@ export async function startIpamdWorld(options: { instanceType?: string; targets?
   if (!instance) throw new Error('no instance');
   let metrics = new Metrics(false);
   const providers: AwsProvider[] = [];
-  const launch = (overrides: Partial<DaemonOptions> = {}): Promise<RunningDaemon> => {
+  const launch = (overrides: DaemonOverrides = {}): Promise<RunningDaemon> => {
     metrics = new Metrics(false);
     const m = metrics;
     const provider = new AwsProvider({
@@ -51,6 +59,8 @@ export async function startIpamdWorld(options: { instanceType?: string; targets?
       wrapCall: createCallGate({ rate: 1000, burst: 1000, baseDelayMs: 5, onAttempt: (op, outcome, ms) => m.cloudCall(op, outcome, ms / 1000) }),
     });
     providers.push(provider);
+    // The groups merge field by field below; the other parts are replaced whole.
+    const { pool: _pool, api: _api, dataPlane: _dataPlane, ...parts } = { ...options.daemon, ...overrides };
     return startDaemon({
       provider,
       host: noHostNetwork,
@@ -58,22 +68,26 @@ export async function startIpamdWorld(options: { instanceType?: string; targets?
       logger: silentLogger,
       metrics: m,
       stateDir,
-      socketPath,
-      targets: { ...defaultTargets, ...options.targets },
-      cooldownMs: 30_000,
-      clusterName: 'test',
-      podSubnetIds: [topology.podSubnets[0]?.id ?? ''],
-      podSecurityGroupIds: [],
-      extraTags: {},
-      mtu: 9001,
-      poolCheckIntervalMs: 50,
-      reconcileIntervalMs: 200,
-      leakCleanup: { enabled: false, intervalMs: 60_000, graceMs: 0 },
-      // Tests see every decision at once; production waits 30 s between shrinks and keeps young interfaces.
-      shrinkIntervalMs: 0,
-      minInterfaceAgeMs: 0,
-      ...options.daemon,
-      ...overrides,
+      pool: {
+        targets: { ...defaultTargets, ...options.targets },
+        cooldownMs: 30_000,
+        clusterName: 'test',
+        nodeName: undefined,
+        podSubnetIds: [topology.podSubnets[0]?.id ?? ''],
+        podSecurityGroupIds: [],
+        extraTags: {},
+        checkIntervalMs: 50,
+        resyncIntervalMs: 200,
+        leakCleanup: { enabled: false, intervalMs: 60_000, graceMs: 0 },
+        // Tests see every decision at once; production waits 30 s between shrinks and keeps young interfaces.
+        shrinkIntervalMs: 0,
+        minInterfaceAgeMs: 0,
+        ...options.daemon?.pool,
+        ...overrides.pool,
+      },
+      api: { socketPath, ...options.daemon?.api, ...overrides.api },
+      dataPlane: { mtu: 9001, snat: { external: false, excludeCidrs: [] }, ...options.daemon?.dataPlane, ...overrides.dataPlane },
+      ...parts,
     });
   };
   const daemon = await launch();

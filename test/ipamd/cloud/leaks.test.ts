@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CloudInterface, NodeProvider } from '../../../providers/contract.ts';
-import { cleanLeakedInterfaces } from '../../../ipamd/cloud/leaks.ts';
+import type { CloudInterface } from '../../../providers/contract.ts';
+import { cleanLeakedInterfaces, type LeakCleanupOptions } from '../../../ipamd/cloud/leaks.ts';
 import { createLogger } from '../../../ipamd/logger.ts';
 import { ownedTags } from '../../../ipamd/pool/manager.ts';
 
@@ -33,7 +33,7 @@ describe('cleanLeakedInterfaces', () => {
         asked.push(id);
         return Promise.resolve(!gone.has(id));
       },
-    } as unknown as NodeProvider;
+    } satisfies LeakCleanupOptions['provider'];
     const deleted = await cleanLeakedInterfaces({ provider, clusterName: 'test', graceMs: 60_000, now: () => Date.now(), logger: createLogger('error') });
     expect(asked).toEqual(['eni-a', 'eni-b']);
     expect(deleted).toEqual(['eni-a']);

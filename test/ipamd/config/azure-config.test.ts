@@ -23,12 +23,16 @@ describe('Azure configuration', () => {
         AZURE_RESOURCE_GROUP: 'MC_rg_cluster_eastus',
       }),
     ).toMatchObject({
-      cloud: 'azure',
-      azureArmEndpoint: 'http://169.254.170.1',
-      azureArmAllowInsecureHttp: true,
-      azureImdsEndpoint: 'http://127.0.0.1:8080/_instance/i-1',
-      azureSubscriptionId: '6D3F2C1A-0B5E-4C8D-9A7F-2E1B0C9D8E7F',
-      azureResourceGroup: 'MC_rg_cluster_eastus',
+      cloud: {
+        name: 'azure',
+        azure: {
+          armEndpoint: 'http://169.254.170.1',
+          allowInsecureHttp: true,
+          imdsEndpoint: 'http://127.0.0.1:8080/_instance/i-1',
+          subscriptionId: '6D3F2C1A-0B5E-4C8D-9A7F-2E1B0C9D8E7F',
+          resourceGroup: 'MC_rg_cluster_eastus',
+        },
+      },
     });
   });
 
@@ -37,7 +41,7 @@ describe('Azure configuration', () => {
     expect(err.problems).toEqual([expect.objectContaining({ variable: 'AZURE_ARM_ENDPOINT', value: 'http://169.254.170.1' })]);
     expect(err.message).toMatch(/AZURE_ARM_ALLOW_INSECURE_HTTP=true/);
     // Another cloud does not use it.
-    expect(loadConfig({ CLOUD: 'aws', AZURE_ARM_ENDPOINT: 'http://169.254.170.1' }).cloud).toBe('aws');
+    expect(loadConfig({ CLOUD: 'aws', AZURE_ARM_ENDPOINT: 'http://169.254.170.1' }).cloud.name).toBe('aws');
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configVariables, loadConfig, poolTargets, type IpamdConfig } from '../../../ipamd/config.ts';
+import { ConfigError, configVariables, loadConfig, type IpamdConfig } from '../../../ipamd/config.ts';
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
   try {
@@ -14,60 +14,40 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
 describe('loadConfig defaults', () => {
   it('gives every default with an empty environment', () => {
     expect(loadConfig({})).toEqual({
-      cloud: 'aws',
-      clusterName: 'kubernetes',
-      nodeName: undefined,
-      warmEniTarget: 1,
-      warmIpTarget: 0,
-      minimumIpTarget: 0,
-      warmPrefixTarget: 1,
-      enablePrefixDelegation: false,
-      maxEni: 0,
-      ipCooldownPeriodSeconds: 30,
-      additionalEniTags: {},
-      podSubnetIds: [],
-      podSecurityGroupIds: [],
-      logLevel: 'info',
-      metricsBindAddress: { host: '0.0.0.0', port: 61678 },
-      introspectionBindAddress: { host: '127.0.0.1', port: 61679 },
+      cloud: {
+        name: 'aws',
+        apiRate: 5,
+        apiBurst: 10,
+        aws: { imdsEndpoint: 'http://169.254.169.254', region: undefined, ec2Endpoint: undefined },
+        azure: { armEndpoint: 'https://management.azure.com', allowInsecureHttp: false, imdsEndpoint: 'http://169.254.169.254', subscriptionId: undefined, resourceGroup: undefined },
+        alibaba: { ecsEndpoint: undefined, metadataEndpoint: 'http://100.100.100.200', regionId: undefined, metadataHardened: true },
+      },
+      pool: {
+        clusterName: 'kubernetes',
+        nodeName: undefined,
+        targets: { mode: 'ips', warmEniTarget: 1, warmIpTarget: 0, minimumIpTarget: 0, warmPrefixTarget: 1, maxEni: 0 },
+        cooldownMs: 30_000,
+        podSubnetIds: [],
+        podSecurityGroupIds: [],
+        extraTags: {},
+        checkIntervalMs: 1000,
+        resyncIntervalMs: 60_000,
+        leakCleanup: { enabled: true, intervalMs: 3_600_000, graceMs: 300_000 },
+      },
+      api: { socketPath: '/var/run/vpc-cni/ipamd.sock', cniConfDir: '/etc/cni/net.d', cniBinDir: '/opt/cni/bin' },
+      kubernetes: undefined,
+      dataPlane: { mtu: 9001, snat: { external: false, excludeCidrs: [] } },
+      endpoints: { metrics: { host: '0.0.0.0', port: 61678 }, introspection: { host: '127.0.0.1', port: 61679 } },
+      logging: { level: 'info' },
       stateDir: '/var/run/vpc-cni',
-      ipamdSocket: '/var/run/vpc-cni/ipamd.sock',
-      cniConfDir: '/etc/cni/net.d',
-      cniBinDir: '/opt/cni/bin',
-      excludeSnatCidrs: [],
-      externalSnat: false,
-      awsEc2MetadataServiceEndpoint: 'http://169.254.169.254',
-      awsRegion: undefined,
-      awsEndpointUrlEc2: undefined,
-      azureArmEndpoint: 'https://management.azure.com',
-      azureArmAllowInsecureHttp: false,
-      azureImdsEndpoint: 'http://169.254.169.254',
-      azureSubscriptionId: undefined,
-      azureResourceGroup: undefined,
-      alibabaCloudEcsEndpoint: undefined,
-      alibabaCloudMetadataEndpoint: 'http://100.100.100.200',
-      alibabaCloudRegionId: undefined,
-      alibabaCloudMetadataHardened: true,
-      podMtu: 9001,
-      poolCheckIntervalMs: 1000,
-      reconcileIntervalSeconds: 60,
-      cloudApiRate: 5,
-      cloudApiBurst: 10,
-      leakedEniCleanupIntervalSeconds: 3600,
-      leakedEniGraceSeconds: 300,
-      disableLeakedEniCleanup: false,
-      kubernetes: { mode: 'off' },
-      lostDeleteGraceSeconds: 120,
-      disableLostDeleteCleanup: false,
-      nodeStatusIntervalSeconds: 60,
       warnings: [],
     } satisfies IpamdConfig);
   });
 
   it('reads the SNAT settings and rejects CIDRs that are not network addresses', () => {
     const config = loadConfig({ EXCLUDE_SNAT_CIDRS: '192.168.0.0/16, 172.16.0.0/12', EXTERNAL_SNAT: 'true' });
-    expect(config.excludeSnatCidrs).toEqual(['192.168.0.0/16', '172.16.0.0/12']);
-    expect(config.externalSnat).toBe(true);
+    expect(config.dataPlane.snat.excludeCidrs).toEqual(['192.168.0.0/16', '172.16.0.0/12']);
+    expect(config.dataPlane.snat.external).toBe(true);
     expect(() => loadConfig({ EXCLUDE_SNAT_CIDRS: '10.0.0.1/8' })).toThrow(/EXCLUDE_SNAT_CIDRS="10.0.0.1\/8" is invalid/);
     expect(() => loadConfig({ EXCLUDE_SNAT_CIDRS: 'banana' })).toThrow(/EXCLUDE_SNAT_CIDRS/);
   });
@@ -89,87 +69,87 @@ describe('loadConfig defaults', () => {
 });
 
 describe('loadConfig happy paths', () => {
-  const cases: Array<[string, Record<string, string>, Partial<IpamdConfig>]> = [
-    ['CLOUD azure', { CLOUD: 'azure' }, { cloud: 'azure' }],
-    ['CLOUD alibaba, any case', { CLOUD: 'Alibaba' }, { cloud: 'alibaba' }],
-    ['CLUSTER_NAME', { CLUSTER_NAME: 'prod-eu_1.a' }, { clusterName: 'prod-eu_1.a' }],
-    ['CLUSTER_NAME of 100 characters', { CLUSTER_NAME: 'c'.repeat(100) }, { clusterName: 'c'.repeat(100) }],
-    ['NODE_NAME', { NODE_NAME: 'ip-10-0-1-2.ec2.internal' }, { nodeName: 'ip-10-0-1-2.ec2.internal' }],
-    ['WARM_ENI_TARGET', { WARM_ENI_TARGET: '2' }, { warmEniTarget: 2 }],
-    ['WARM_ENI_TARGET 0', { WARM_ENI_TARGET: '0' }, { warmEniTarget: 0 }],
-    ['WARM_IP_TARGET', { WARM_IP_TARGET: '5' }, { warmIpTarget: 5 }],
-    ['MINIMUM_IP_TARGET with WARM_IP_TARGET', { MINIMUM_IP_TARGET: '10', WARM_IP_TARGET: '2' }, { minimumIpTarget: 10, warmIpTarget: 2 }],
-    ['WARM_PREFIX_TARGET', { WARM_PREFIX_TARGET: '3', ENABLE_PREFIX_DELEGATION: 'true' }, { warmPrefixTarget: 3, enablePrefixDelegation: true }],
-    ['ENABLE_PREFIX_DELEGATION=TRUE', { ENABLE_PREFIX_DELEGATION: 'TRUE' }, { enablePrefixDelegation: true }],
-    ['ENABLE_PREFIX_DELEGATION=1', { ENABLE_PREFIX_DELEGATION: '1' }, { enablePrefixDelegation: true }],
-    ['ENABLE_PREFIX_DELEGATION=False', { ENABLE_PREFIX_DELEGATION: 'False' }, { enablePrefixDelegation: false }],
-    ['ENABLE_PREFIX_DELEGATION=0', { ENABLE_PREFIX_DELEGATION: '0' }, { enablePrefixDelegation: false }],
-    ['MAX_ENI', { MAX_ENI: '4' }, { maxEni: 4 }],
-    ['IP_COOLDOWN_PERIOD 0', { IP_COOLDOWN_PERIOD: '0' }, { ipCooldownPeriodSeconds: 0 }],
-    ['IP_COOLDOWN_PERIOD', { IP_COOLDOWN_PERIOD: '45' }, { ipCooldownPeriodSeconds: 45 }],
-    ['ADDITIONAL_ENI_TAGS', { ADDITIONAL_ENI_TAGS: '{"team":"net","cost-center":""}' }, { additionalEniTags: { team: 'net', 'cost-center': '' } }],
+  const cases: Array<[string, Record<string, string>, object]> = [
+    ['CLOUD azure', { CLOUD: 'azure' }, { cloud: { name: 'azure' } }],
+    ['CLOUD alibaba, any case', { CLOUD: 'Alibaba' }, { cloud: { name: 'alibaba' } }],
+    ['CLUSTER_NAME', { CLUSTER_NAME: 'prod-eu_1.a' }, { pool: { clusterName: 'prod-eu_1.a' } }],
+    ['CLUSTER_NAME of 100 characters', { CLUSTER_NAME: 'c'.repeat(100) }, { pool: { clusterName: 'c'.repeat(100) } }],
+    ['NODE_NAME', { NODE_NAME: 'ip-10-0-1-2.ec2.internal' }, { pool: { nodeName: 'ip-10-0-1-2.ec2.internal' } }],
+    ['WARM_ENI_TARGET', { WARM_ENI_TARGET: '2' }, { pool: { targets: { warmEniTarget: 2 } } }],
+    ['WARM_ENI_TARGET 0', { WARM_ENI_TARGET: '0' }, { pool: { targets: { warmEniTarget: 0 } } }],
+    ['WARM_IP_TARGET', { WARM_IP_TARGET: '5' }, { pool: { targets: { warmIpTarget: 5 } } }],
+    ['MINIMUM_IP_TARGET with WARM_IP_TARGET', { MINIMUM_IP_TARGET: '10', WARM_IP_TARGET: '2' }, { pool: { targets: { minimumIpTarget: 10, warmIpTarget: 2 } } }],
+    ['WARM_PREFIX_TARGET', { WARM_PREFIX_TARGET: '3', ENABLE_PREFIX_DELEGATION: 'true' }, { pool: { targets: { warmPrefixTarget: 3, mode: 'prefixes' } } }],
+    ['ENABLE_PREFIX_DELEGATION=TRUE', { ENABLE_PREFIX_DELEGATION: 'TRUE' }, { pool: { targets: { mode: 'prefixes' } } }],
+    ['ENABLE_PREFIX_DELEGATION=1', { ENABLE_PREFIX_DELEGATION: '1' }, { pool: { targets: { mode: 'prefixes' } } }],
+    ['ENABLE_PREFIX_DELEGATION=False', { ENABLE_PREFIX_DELEGATION: 'False' }, { pool: { targets: { mode: 'ips' } } }],
+    ['ENABLE_PREFIX_DELEGATION=0', { ENABLE_PREFIX_DELEGATION: '0' }, { pool: { targets: { mode: 'ips' } } }],
+    ['MAX_ENI', { MAX_ENI: '4' }, { pool: { targets: { maxEni: 4 } } }],
+    ['IP_COOLDOWN_PERIOD 0', { IP_COOLDOWN_PERIOD: '0' }, { pool: { cooldownMs: 0 } }],
+    ['IP_COOLDOWN_PERIOD', { IP_COOLDOWN_PERIOD: '45' }, { pool: { cooldownMs: 45_000 } }],
+    ['ADDITIONAL_ENI_TAGS', { ADDITIONAL_ENI_TAGS: '{"team":"net","cost-center":""}' }, { pool: { extraTags: { team: 'net', 'cost-center': '' } } }],
     [
       'ADDITIONAL_ENI_TAGS with 40 tags',
       { ADDITIONAL_ENI_TAGS: JSON.stringify(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v']))) },
-      { additionalEniTags: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v'])) },
+      { pool: { extraTags: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v'])) } },
     ],
-    ['POD_SUBNET_IDS', { POD_SUBNET_IDS: 'subnet-0a1, subnet-0b2,' }, { podSubnetIds: ['subnet-0a1', 'subnet-0b2'] }],
-    ['EXCLUDE_SNAT_CIDRS', { EXCLUDE_SNAT_CIDRS: '192.168.0.0/16' }, { excludeSnatCidrs: ['192.168.0.0/16'] }],
-    ['EXTERNAL_SNAT', { EXTERNAL_SNAT: '1' }, { externalSnat: true }],
+    ['POD_SUBNET_IDS', { POD_SUBNET_IDS: 'subnet-0a1, subnet-0b2,' }, { pool: { podSubnetIds: ['subnet-0a1', 'subnet-0b2'] } }],
+    ['EXCLUDE_SNAT_CIDRS', { EXCLUDE_SNAT_CIDRS: '192.168.0.0/16' }, { dataPlane: { snat: { excludeCidrs: ['192.168.0.0/16'] } } }],
+    ['EXTERNAL_SNAT', { EXTERNAL_SNAT: '1' }, { dataPlane: { snat: { external: true } } }],
     [
       'POD_SUBNET_IDS as Azure resource ids',
       { POD_SUBNET_IDS: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/pods' },
-      { podSubnetIds: ['/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/pods'] },
+      { pool: { podSubnetIds: ['/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/pods'] } },
     ],
-    ['POD_SECURITY_GROUP_IDS', { POD_SECURITY_GROUP_IDS: 'sg-1,sg-2' }, { podSecurityGroupIds: ['sg-1', 'sg-2'] }],
-    ['LOG_LEVEL', { LOG_LEVEL: 'DEBUG' }, { logLevel: 'debug' }],
-    ['LOG_LEVEL trace', { LOG_LEVEL: 'trace' }, { logLevel: 'trace' }],
-    ['METRICS_BIND_ADDRESS', { METRICS_BIND_ADDRESS: '10.0.0.5:9100' }, { metricsBindAddress: { host: '10.0.0.5', port: 9100 } }],
-    ['METRICS_BIND_ADDRESS IPv6', { METRICS_BIND_ADDRESS: '[::]:0' }, { metricsBindAddress: { host: '::', port: 0 } }],
-    ['METRICS_BIND_ADDRESS hostname', { METRICS_BIND_ADDRESS: 'metrics.local:65535' }, { metricsBindAddress: { host: 'metrics.local', port: 65535 } }],
-    ['INTROSPECTION_BIND_ADDRESS', { INTROSPECTION_BIND_ADDRESS: '127.0.0.2:7000' }, { introspectionBindAddress: { host: '127.0.0.2', port: 7000 } }],
-    ['INTROSPECTION_BIND_ADDRESS [::1]', { INTROSPECTION_BIND_ADDRESS: '[::1]:7000' }, { introspectionBindAddress: { host: '::1', port: 7000 } }],
-    ['INTROSPECTION_BIND_ADDRESS localhost', { INTROSPECTION_BIND_ADDRESS: 'localhost:7000' }, { introspectionBindAddress: { host: 'localhost', port: 7000 } }],
-    ['STATE_DIR moves the socket', { STATE_DIR: '/run/cni/' }, { stateDir: '/run/cni', ipamdSocket: '/run/cni/ipamd.sock' }],
-    ['IPAMD_SOCKET', { IPAMD_SOCKET: '/tmp/x.sock', STATE_DIR: '/run/cni' }, { stateDir: '/run/cni', ipamdSocket: '/tmp/x.sock' }],
-    ['CNI_CONF_DIR', { CNI_CONF_DIR: '/host/etc/cni/net.d' }, { cniConfDir: '/host/etc/cni/net.d' }],
-    ['CNI_BIN_DIR', { CNI_BIN_DIR: '/host/opt/cni/bin' }, { cniBinDir: '/host/opt/cni/bin' }],
-    ['AWS_EC2_METADATA_SERVICE_ENDPOINT', { AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:1338/' }, { awsEc2MetadataServiceEndpoint: 'http://127.0.0.1:1338' }],
-    ['AWS_EC2_METADATA_SERVICE_ENDPOINT IPv6', { AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://[fd00:ec2::254]' }, { awsEc2MetadataServiceEndpoint: 'http://[fd00:ec2::254]' }],
-    ['AWS_REGION', { AWS_REGION: 'us-gov-west-1' }, { awsRegion: 'us-gov-west-1' }],
-    ['AWS_ENDPOINT_URL_EC2', { AWS_ENDPOINT_URL_EC2: 'https://ec2.local:4566' }, { awsEndpointUrlEc2: 'https://ec2.local:4566' }],
+    ['POD_SECURITY_GROUP_IDS', { POD_SECURITY_GROUP_IDS: 'sg-1,sg-2' }, { pool: { podSecurityGroupIds: ['sg-1', 'sg-2'] } }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'DEBUG' }, { logging: { level: 'debug' } }],
+    ['LOG_LEVEL trace', { LOG_LEVEL: 'trace' }, { logging: { level: 'trace' } }],
+    ['METRICS_BIND_ADDRESS', { METRICS_BIND_ADDRESS: '10.0.0.5:9100' }, { endpoints: { metrics: { host: '10.0.0.5', port: 9100 } } }],
+    ['METRICS_BIND_ADDRESS IPv6', { METRICS_BIND_ADDRESS: '[::]:0' }, { endpoints: { metrics: { host: '::', port: 0 } } }],
+    ['METRICS_BIND_ADDRESS hostname', { METRICS_BIND_ADDRESS: 'metrics.local:65535' }, { endpoints: { metrics: { host: 'metrics.local', port: 65535 } } }],
+    ['INTROSPECTION_BIND_ADDRESS', { INTROSPECTION_BIND_ADDRESS: '127.0.0.2:7000' }, { endpoints: { introspection: { host: '127.0.0.2', port: 7000 } } }],
+    ['INTROSPECTION_BIND_ADDRESS [::1]', { INTROSPECTION_BIND_ADDRESS: '[::1]:7000' }, { endpoints: { introspection: { host: '::1', port: 7000 } } }],
+    ['INTROSPECTION_BIND_ADDRESS localhost', { INTROSPECTION_BIND_ADDRESS: 'localhost:7000' }, { endpoints: { introspection: { host: 'localhost', port: 7000 } } }],
+    ['STATE_DIR moves the socket', { STATE_DIR: '/run/cni/' }, { stateDir: '/run/cni', api: { socketPath: '/run/cni/ipamd.sock' } }],
+    ['IPAMD_SOCKET', { IPAMD_SOCKET: '/tmp/x.sock', STATE_DIR: '/run/cni' }, { stateDir: '/run/cni', api: { socketPath: '/tmp/x.sock' } }],
+    ['CNI_CONF_DIR', { CNI_CONF_DIR: '/host/etc/cni/net.d' }, { api: { cniConfDir: '/host/etc/cni/net.d' } }],
+    ['CNI_BIN_DIR', { CNI_BIN_DIR: '/host/opt/cni/bin' }, { api: { cniBinDir: '/host/opt/cni/bin' } }],
+    ['AWS_EC2_METADATA_SERVICE_ENDPOINT', { AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:1338/' }, { cloud: { aws: { imdsEndpoint: 'http://127.0.0.1:1338' } } }],
+    ['AWS_EC2_METADATA_SERVICE_ENDPOINT IPv6', { AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://[fd00:ec2::254]' }, { cloud: { aws: { imdsEndpoint: 'http://[fd00:ec2::254]' } } }],
+    ['AWS_REGION', { AWS_REGION: 'us-gov-west-1' }, { cloud: { aws: { region: 'us-gov-west-1' } } }],
+    ['AWS_ENDPOINT_URL_EC2', { AWS_ENDPOINT_URL_EC2: 'https://ec2.local:4566' }, { cloud: { aws: { ec2Endpoint: 'https://ec2.local:4566' } } }],
     [
       'Azure endpoints, http allowed',
       { CLOUD: 'azure', AZURE_ARM_ENDPOINT: 'http://169.254.170.1', AZURE_ARM_ALLOW_INSECURE_HTTP: 'true', AZURE_IMDS_ENDPOINT: 'http://127.0.0.1:80/_instance/i-1' },
-      { azureArmEndpoint: 'http://169.254.170.1', azureArmAllowInsecureHttp: true, azureImdsEndpoint: 'http://127.0.0.1:80/_instance/i-1' },
+      { cloud: { azure: { armEndpoint: 'http://169.254.170.1', allowInsecureHttp: true, imdsEndpoint: 'http://127.0.0.1:80/_instance/i-1' } } },
     ],
     [
       'Azure subscription and resource group',
       { AZURE_SUBSCRIPTION_ID: '6d3f2c1a-0b5e-4c8d-9a7f-2e1b0c9d8e7f', AZURE_RESOURCE_GROUP: 'MC_rg_aks_eastus' },
-      { azureSubscriptionId: '6d3f2c1a-0b5e-4c8d-9a7f-2e1b0c9d8e7f', azureResourceGroup: 'MC_rg_aks_eastus' },
+      { cloud: { azure: { subscriptionId: '6d3f2c1a-0b5e-4c8d-9a7f-2e1b0c9d8e7f', resourceGroup: 'MC_rg_aks_eastus' } } },
     ],
-    ['ALIBABA_CLOUD_ECS_ENDPOINT host', { ALIBABA_CLOUD_ECS_ENDPOINT: 'ecs-vpc.cn-hangzhou.aliyuncs.com' }, { alibabaCloudEcsEndpoint: 'ecs-vpc.cn-hangzhou.aliyuncs.com' }],
-    ['ALIBABA_CLOUD_ECS_ENDPOINT URL', { ALIBABA_CLOUD_ECS_ENDPOINT: 'http://169.254.170.1:80/' }, { alibabaCloudEcsEndpoint: 'http://169.254.170.1:80' }],
-    ['ALIBABA_CLOUD_METADATA_ENDPOINT', { ALIBABA_CLOUD_METADATA_ENDPOINT: 'http://127.0.0.1:8080/_instance/i-1' }, { alibabaCloudMetadataEndpoint: 'http://127.0.0.1:8080/_instance/i-1' }],
-    ['ALIBABA_CLOUD_REGION_ID', { ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou' }, { alibabaCloudRegionId: 'cn-hangzhou' }],
-    ['ALIBABA_CLOUD_METADATA_HARDENED=false', { ALIBABA_CLOUD_METADATA_HARDENED: 'false' }, { alibabaCloudMetadataHardened: false }],
-    ['POD_MTU low edge', { POD_MTU: '576' }, { podMtu: 576 }],
-    ['POD_MTU', { POD_MTU: '1500' }, { podMtu: 1500 }],
-    ['POOL_CHECK_INTERVAL_MS', { POOL_CHECK_INTERVAL_MS: '100' }, { poolCheckIntervalMs: 100 }],
-    ['RECONCILE_INTERVAL_SECONDS', { RECONCILE_INTERVAL_SECONDS: '3600' }, { reconcileIntervalSeconds: 3600 }],
-    ['CLOUD_API_RATE fractional', { CLOUD_API_RATE: '0.5' }, { cloudApiRate: 0.5 }],
-    ['CLOUD_API_RATE edges', { CLOUD_API_RATE: '100' }, { cloudApiRate: 100 }],
-    ['CLOUD_API_BURST', { CLOUD_API_BURST: '1000' }, { cloudApiBurst: 1000 }],
-    ['LEAKED_ENI_CLEANUP_INTERVAL_SECONDS', { LEAKED_ENI_CLEANUP_INTERVAL_SECONDS: '60' }, { leakedEniCleanupIntervalSeconds: 60 }],
-    ['LEAKED_ENI_GRACE_SECONDS', { LEAKED_ENI_GRACE_SECONDS: '0' }, { leakedEniGraceSeconds: 0 }],
-    ['DISABLE_LEAKED_ENI_CLEANUP', { DISABLE_LEAKED_ENI_CLEANUP: 'true' }, { disableLeakedEniCleanup: true }],
-    ['KUBECONFIG (first of a list) wins over in-cluster', { KUBECONFIG: ':/etc/kube/a.yaml:/b.yaml', KUBERNETES_SERVICE_HOST: '10.96.0.1', NODE_NAME: 'n1' }, { kubernetes: { mode: 'kubeconfig', path: '/etc/kube/a.yaml' } }],
-    ['KUBERNETES_SERVICE_HOST', { KUBERNETES_SERVICE_HOST: '10.96.0.1', NODE_NAME: 'n1' }, { kubernetes: { mode: 'in-cluster', server: 'https://10.96.0.1:443' } }],
-    ['KUBERNETES_SERVICE_PORT with an IPv6 host', { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443', NODE_NAME: 'n1' }, { kubernetes: { mode: 'in-cluster', server: 'https://[fd00::1]:6443' } }],
-    ['LOST_DELETE_GRACE_SECONDS', { LOST_DELETE_GRACE_SECONDS: '30' }, { lostDeleteGraceSeconds: 30 }],
-    ['DISABLE_LOST_DELETE_CLEANUP', { DISABLE_LOST_DELETE_CLEANUP: 'true' }, { disableLostDeleteCleanup: true }],
-    ['NODE_STATUS_INTERVAL_SECONDS', { NODE_STATUS_INTERVAL_SECONDS: '5' }, { nodeStatusIntervalSeconds: 5 }],
-    ['whitespace around values', { WARM_ENI_TARGET: ' 3 ', LOG_LEVEL: ' warn\n' }, { warmEniTarget: 3, logLevel: 'warn' }],
+    ['ALIBABA_CLOUD_ECS_ENDPOINT host', { ALIBABA_CLOUD_ECS_ENDPOINT: 'ecs-vpc.cn-hangzhou.aliyuncs.com' }, { cloud: { alibaba: { ecsEndpoint: 'ecs-vpc.cn-hangzhou.aliyuncs.com' } } }],
+    ['ALIBABA_CLOUD_ECS_ENDPOINT URL', { ALIBABA_CLOUD_ECS_ENDPOINT: 'http://169.254.170.1:80/' }, { cloud: { alibaba: { ecsEndpoint: 'http://169.254.170.1:80' } } }],
+    ['ALIBABA_CLOUD_METADATA_ENDPOINT', { ALIBABA_CLOUD_METADATA_ENDPOINT: 'http://127.0.0.1:8080/_instance/i-1' }, { cloud: { alibaba: { metadataEndpoint: 'http://127.0.0.1:8080/_instance/i-1' } } }],
+    ['ALIBABA_CLOUD_REGION_ID', { ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou' }, { cloud: { alibaba: { regionId: 'cn-hangzhou' } } }],
+    ['ALIBABA_CLOUD_METADATA_HARDENED=false', { ALIBABA_CLOUD_METADATA_HARDENED: 'false' }, { cloud: { alibaba: { metadataHardened: false } } }],
+    ['POD_MTU low edge', { POD_MTU: '576' }, { dataPlane: { mtu: 576 } }],
+    ['POD_MTU', { POD_MTU: '1500' }, { dataPlane: { mtu: 1500 } }],
+    ['POOL_CHECK_INTERVAL_MS', { POOL_CHECK_INTERVAL_MS: '100' }, { pool: { checkIntervalMs: 100 } }],
+    ['RECONCILE_INTERVAL_SECONDS', { RECONCILE_INTERVAL_SECONDS: '3600' }, { pool: { resyncIntervalMs: 3_600_000 } }],
+    ['CLOUD_API_RATE fractional', { CLOUD_API_RATE: '0.5' }, { cloud: { apiRate: 0.5 } }],
+    ['CLOUD_API_RATE edges', { CLOUD_API_RATE: '100' }, { cloud: { apiRate: 100 } }],
+    ['CLOUD_API_BURST', { CLOUD_API_BURST: '1000' }, { cloud: { apiBurst: 1000 } }],
+    ['LEAKED_ENI_CLEANUP_INTERVAL_SECONDS', { LEAKED_ENI_CLEANUP_INTERVAL_SECONDS: '60' }, { pool: { leakCleanup: { intervalMs: 60_000 } } }],
+    ['LEAKED_ENI_GRACE_SECONDS', { LEAKED_ENI_GRACE_SECONDS: '0' }, { pool: { leakCleanup: { graceMs: 0 } } }],
+    ['DISABLE_LEAKED_ENI_CLEANUP', { DISABLE_LEAKED_ENI_CLEANUP: 'true' }, { pool: { leakCleanup: { enabled: false } } }],
+    ['KUBECONFIG (first of a list) wins over in-cluster', { KUBECONFIG: ':/etc/kube/a.yaml:/b.yaml', KUBERNETES_SERVICE_HOST: '10.96.0.1', NODE_NAME: 'n1' }, { kubernetes: { connection: { mode: 'kubeconfig', path: '/etc/kube/a.yaml' } } }],
+    ['KUBERNETES_SERVICE_HOST', { KUBERNETES_SERVICE_HOST: '10.96.0.1', NODE_NAME: 'n1' }, { kubernetes: { connection: { mode: 'in-cluster', server: 'https://10.96.0.1:443' } } }],
+    ['KUBERNETES_SERVICE_PORT with an IPv6 host', { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443', NODE_NAME: 'n1' }, { kubernetes: { connection: { mode: 'in-cluster', server: 'https://[fd00::1]:6443' } } }],
+    ['LOST_DELETE_GRACE_SECONDS', { LOST_DELETE_GRACE_SECONDS: '30', KUBERNETES_SERVICE_HOST: '10.96.0.1', NODE_NAME: 'n1' }, { kubernetes: { lostDeletes: { graceMs: 30_000 } } }],
+    ['DISABLE_LOST_DELETE_CLEANUP', { DISABLE_LOST_DELETE_CLEANUP: 'true', KUBERNETES_SERVICE_HOST: '10.96.0.1', NODE_NAME: 'n1' }, { kubernetes: { lostDeletes: { enabled: false } } }],
+    ['NODE_STATUS_INTERVAL_SECONDS', { NODE_STATUS_INTERVAL_SECONDS: '5', KUBERNETES_SERVICE_HOST: '10.96.0.1', NODE_NAME: 'n1' }, { kubernetes: { status: { intervalMs: 5000 } } }],
+    ['whitespace around values', { WARM_ENI_TARGET: ' 3 ', LOG_LEVEL: ' warn\n' }, { pool: { targets: { warmEniTarget: 3 } }, logging: { level: 'warn' } }],
   ];
 
   it.each(cases)('%s', (_name, env, expected) => {
@@ -298,7 +278,7 @@ describe('loadConfig rejects bad values, naming the variable, the value and what
 describe('cross-field rules', () => {
   it('prefix delegation with an explicit WARM_ENI_TARGET is allowed, with a warning', () => {
     const config = loadConfig({ ENABLE_PREFIX_DELEGATION: 'true', WARM_ENI_TARGET: '2' });
-    expect(config.warmEniTarget).toBe(2);
+    expect(config.pool.targets.warmEniTarget).toBe(2);
     expect(config.warnings).toEqual(['WARM_ENI_TARGET=2 is ignored because ENABLE_PREFIX_DELEGATION=true: the warm pool is sized by WARM_PREFIX_TARGET=1']);
   });
 
@@ -309,7 +289,7 @@ describe('cross-field rules', () => {
 
   it('MINIMUM_IP_TARGET without WARM_IP_TARGET is valid; the warning says the pool stops at the minimum', () => {
     const config = loadConfig({ MINIMUM_IP_TARGET: '10' });
-    expect(config.minimumIpTarget).toBe(10);
+    expect(config.pool.targets.minimumIpTarget).toBe(10);
     expect(config.warnings).toEqual([
       'MINIMUM_IP_TARGET=10 without WARM_IP_TARGET: the pool holds 10 addresses and does not grow once they are all in use; set WARM_IP_TARGET to keep free addresses beyond them',
     ]);
@@ -336,29 +316,29 @@ describe('cross-field rules', () => {
 
 describe('defaults that depend on the cloud', () => {
   it('Azure keeps 16 addresses warm unless a target is set, since a NIC holds 255', () => {
-    expect(loadConfig({ CLOUD: 'azure' })).toMatchObject({ warmIpTarget: 16, minimumIpTarget: 0 });
-    expect(loadConfig({ CLOUD: 'aws' }).warmIpTarget).toBe(0);
-    expect(loadConfig({ CLOUD: 'azure', WARM_IP_TARGET: '4' }).warmIpTarget).toBe(4);
-    expect(loadConfig({ CLOUD: 'azure', MINIMUM_IP_TARGET: '30' })).toMatchObject({ warmIpTarget: 0, minimumIpTarget: 30 });
+    expect(loadConfig({ CLOUD: 'azure' }).pool.targets).toMatchObject({ warmIpTarget: 16, minimumIpTarget: 0 });
+    expect(loadConfig({ CLOUD: 'aws' }).pool.targets.warmIpTarget).toBe(0);
+    expect(loadConfig({ CLOUD: 'azure', WARM_IP_TARGET: '4' }).pool.targets.warmIpTarget).toBe(4);
+    expect(loadConfig({ CLOUD: 'azure', MINIMUM_IP_TARGET: '30' }).pool.targets).toMatchObject({ warmIpTarget: 0, minimumIpTarget: 30 });
     const eniTarget = loadConfig({ CLOUD: 'azure', WARM_ENI_TARGET: '1' });
-    expect(eniTarget.warmIpTarget).toBe(0);
+    expect(eniTarget.pool.targets.warmIpTarget).toBe(0);
     expect(eniTarget.warnings.join('\n')).toContain('WARM_ENI_TARGET=1 on Azure keeps 1 whole NIC');
   });
 
   it('POD_MTU follows the cloud network unless set', () => {
-    expect(loadConfig({ CLOUD: 'azure', POD_MTU: '9000' }).podMtu).toBe(9000);
-    expect(loadConfig({ CLOUD: 'aws', POD_MTU: '1500' }).podMtu).toBe(1500);
+    expect(loadConfig({ CLOUD: 'azure', POD_MTU: '9000' }).dataPlane.mtu).toBe(9000);
+    expect(loadConfig({ CLOUD: 'aws', POD_MTU: '1500' }).dataPlane.mtu).toBe(1500);
   });
 });
 
-describe('poolTargets', () => {
-  it('maps the defaults', () => {
-    expect(poolTargets(loadConfig({}))).toEqual({ mode: 'ips', warmEniTarget: 1, warmIpTarget: 0, minimumIpTarget: 0, warmPrefixTarget: 1, maxEni: 0 });
+describe('the pool targets', () => {
+  it('map the defaults', () => {
+    expect(loadConfig({}).pool.targets).toEqual({ mode: 'ips', warmEniTarget: 1, warmIpTarget: 0, minimumIpTarget: 0, warmPrefixTarget: 1, maxEni: 0 });
   });
 
-  it('maps prefix mode and every target', () => {
+  it('map prefix mode and every target', () => {
     const env = { ENABLE_PREFIX_DELEGATION: 'true', WARM_ENI_TARGET: '0', WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '20', WARM_PREFIX_TARGET: '2', MAX_ENI: '3' };
-    expect(poolTargets(loadConfig(env))).toEqual({ mode: 'prefixes', warmEniTarget: 0, warmIpTarget: 5, minimumIpTarget: 20, warmPrefixTarget: 2, maxEni: 3 });
+    expect(loadConfig(env).pool.targets).toEqual({ mode: 'prefixes', warmEniTarget: 0, warmIpTarget: 5, minimumIpTarget: 20, warmPrefixTarget: 2, maxEni: 3 });
   });
 });
 
@@ -377,14 +357,14 @@ describe('configVariables', () => {
   it('its defaults are what loadConfig uses', () => {
     const byName = new Map(configVariables.map((v) => [v.name, v.default]));
     const config = loadConfig({});
-    expect(byName.get('WARM_ENI_TARGET')).toBe(String(config.warmEniTarget));
-    expect(byName.get('POD_MTU')).toBe(`${config.podMtu} on aws, ${loadConfig({ CLOUD: 'azure' }).podMtu} on azure and alibaba`);
-    expect(loadConfig({ CLOUD: 'alibaba' }).podMtu).toBe(1500);
-    expect(byName.get('METRICS_BIND_ADDRESS')).toBe(`${config.metricsBindAddress.host}:${config.metricsBindAddress.port}`);
-    expect(byName.get('INTROSPECTION_BIND_ADDRESS')).toBe(`${config.introspectionBindAddress.host}:${config.introspectionBindAddress.port}`);
+    expect(byName.get('WARM_ENI_TARGET')).toBe(String(config.pool.targets.warmEniTarget));
+    expect(byName.get('POD_MTU')).toBe(`${config.dataPlane.mtu} on aws, ${loadConfig({ CLOUD: 'azure' }).dataPlane.mtu} on azure and alibaba`);
+    expect(loadConfig({ CLOUD: 'alibaba' }).dataPlane.mtu).toBe(1500);
+    expect(byName.get('METRICS_BIND_ADDRESS')).toBe(`${config.endpoints.metrics?.host}:${config.endpoints.metrics?.port}`);
+    expect(byName.get('INTROSPECTION_BIND_ADDRESS')).toBe(`${config.endpoints.introspection?.host}:${config.endpoints.introspection?.port}`);
     expect(byName.get('STATE_DIR')).toBe(config.stateDir);
-    expect(byName.get('CLOUD_API_RATE')).toBe(String(config.cloudApiRate));
-    expect(byName.get('AWS_EC2_METADATA_SERVICE_ENDPOINT')).toBe(config.awsEc2MetadataServiceEndpoint);
+    expect(byName.get('CLOUD_API_RATE')).toBe(String(config.cloud.apiRate));
+    expect(byName.get('AWS_EC2_METADATA_SERVICE_ENDPOINT')).toBe(config.cloud.aws.imdsEndpoint);
   });
 
   it('every documented variable is read by loadConfig', () => {

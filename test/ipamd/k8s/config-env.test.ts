@@ -8,7 +8,7 @@ import { loadKubeConfig } from '../../../ipamd/k8s/client.ts';
 
 describe('Kubernetes integration configuration', () => {
   it('is off without KUBECONFIG and KUBERNETES_SERVICE_HOST: ipamd runs standalone, NODE_NAME optional', () => {
-    expect(loadConfig({}).kubernetes).toEqual({ mode: 'off' });
+    expect(loadConfig({}).kubernetes).toBeUndefined();
   });
 
   it('needs NODE_NAME when on, and says why', () => {
@@ -26,9 +26,9 @@ describe('Kubernetes integration configuration', () => {
 
   it("uses the pod's service account in the cluster: its CA, its token file (re-read as it rotates)", () => {
     const config = loadConfig({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443', NODE_NAME: 'ip-10-0-0-4.ec2.internal' });
-    expect(config.kubernetes).toEqual({ mode: 'in-cluster', server: 'https://10.96.0.1:443' });
-    if (config.kubernetes.mode !== 'in-cluster') throw new Error('unreachable');
-    const kc = loadKubeConfig(config.kubernetes, 1000);
+    expect(config.kubernetes?.connection).toEqual({ mode: 'in-cluster', server: 'https://10.96.0.1:443' });
+    if (!config.kubernetes) throw new Error('unreachable');
+    const kc = loadKubeConfig(config.kubernetes.connection, 1000);
     expect(kc.getCurrentCluster()).toMatchObject({ server: 'https://10.96.0.1:443', caFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', skipTLSVerify: false });
     expect(kc.getCurrentUser()).toMatchObject({ authProvider: { name: 'tokenFile', config: { tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token' } } });
   });

@@ -8,11 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect } from 'vitest';
-import type { DaemonOptions } from '../../../ipamd/daemon.ts';
 import type { KubernetesOptions } from '../../../ipamd/k8s/integration.ts';
 import { rbacUsage } from '../../../ipamd/k8s/rbac-usage.ts';
 import type { PoolTargets } from '../../../ipamd/types.ts';
-import { startIpamdWorld, waitFor, type IpamdWorld } from '../harness.ts';
+import { startIpamdWorld, waitFor, type DaemonOverrides, type IpamdWorld } from '../harness.ts';
 import { FakeApiServer, usedPermissions, type FakeApiServerOptions, type KubeObject, type RecordedRequest } from './fake-apiserver.ts';
 
 export const nodeName = 'node-1';
@@ -65,7 +64,7 @@ export interface K8sWorldOptions {
   configs?: KubeObject[];
   kubernetes?: Partial<KubernetesOptions>;
   targets?: Partial<PoolTargets>;
-  daemon?: Partial<DaemonOptions>;
+  daemon?: DaemonOverrides;
   api?: FakeApiServerOptions;
   /** Start the fake API server before ipamd (default true). */
   apiUp?: boolean;
@@ -85,7 +84,7 @@ export async function startK8sWorld(options: K8sWorldOptions = {}): Promise<K8sW
   try {
     world = await startIpamdWorld({
       ...(options.targets ? { targets: options.targets } : {}),
-      daemon: { nodeName, kubernetes: fastKubernetes(kubeconfig, options.kubernetes), ...options.daemon },
+      daemon: { kubernetes: fastKubernetes(kubeconfig, options.kubernetes), ...options.daemon, pool: { nodeName, ...options.daemon?.pool } },
     });
   } catch (err) {
     await api.stop();

@@ -1,0 +1,100 @@
+/**
+ * The service over the real API server: an add waiting for the pool to grow
+ * holds only its own container's turn, an add the server answered `busy`
+ * allocates nothing afterwards, and exhaustion reaches the plugin with its limit.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startApiServer, type ApiServer } from '../../ipamd/api/server.ts';
+import { AddressStore } from '../../ipamd/datastore/store.ts';
+import { noPodNetwork } from '../../ipamd/dataplane/types.ts';
+import { silentLogger } from '../../ipamd/logger.ts';
+import { PoolAddressSource, type AddressSource } from '../../ipamd/pool/address-source.ts';
+import { primaryInterface, ScriptedPool } from './fixtures/pool.ts';
+import { NodeIpamService } from '../../ipamd/service.ts';
+import { callIpamd } from '../../wire/client.ts';
+
+const key = (containerId: string) => ({ network: 'vpc-cni', containerId, ifName: 'eth0' });
+const addParams = (containerId: string) => ({ key: key(containerId), netns: `/var/run/netns/${containerId}` });
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function serve(makeSource: (store: AddressStore) => AddressSource, options: { requestTimeoutMs?: number } = {}): Promise<{ store: AddressStore; socketPath: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ipamd-service-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const { store } = await AddressStore.open({ dir: join(dir, 'ipam'), mode: 'ips', cooldownMs: 0 });
+  cleanups.push(() => store.close());
+  const service = new NodeIpamService({ store, addresses: makeSource(store), logger: silentLogger, podNetwork: noPodNetwork, mtu: 9001, growWaitMs: 5000 });
+  const socketPath = join(dir, 'ipamd.sock');
+  const server: ApiServer = await startApiServer({ socketPath, service, logger: silentLogger, ...options });
+  cleanups.push(() => server.close());
+  return { store, socketPath };
+}
+
+const failureOf = (promise: Promise<unknown>): Promise<{ code?: string; limit?: string }> =>
+  promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (err: { code?: string; limit?: string }) => err,
+  );
+
+describe('NodeIpamService and its address source', () => {
+  it("an add waiting for growth does not hold up another container's add", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { socketPath } = await serve((store) => {
+      store.replaceInventory([primaryInterface(['10.0.0.11', '10.0.0.12'])]);
+      return {
+        ready: true,
+        changed: () => undefined,
+        // Container a waits as if for a slow cloud round trip; the others are served at once.
+        take: async (k) => {
+          if (k.containerId === 'a') await gate;
+          return { kind: 'allocated', ...(await store.allocate(k, {})) };
+        },
+      };
+    });
+    let aDone = false;
+    const a = callIpamd(socketPath, 'add', addParams('a'), { timeoutMs: 10_000 }).finally(() => (aDone = true));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const b = await callIpamd(socketPath, 'add', addParams('b'), { timeoutMs: 2000 });
+    expect(b.ip).toMatch(/^10\.0\.0\.1[12]$/);
+    expect(aDone).toBe(false);
+    release();
+    expect((await a).ip).toMatch(/^10\.0\.0\.1[12]$/);
+  }, 15_000);
+
+  it('an add answered busy while it waits for growth is abandoned: it allocates nothing once the pool grows', async () => {
+    const pool = new ScriptedPool();
+    const { store, socketPath } = await serve(
+      (s) => {
+        s.replaceInventory([primaryInterface([])]);
+        return new PoolAddressSource({ store: s, pool, logger: silentLogger });
+      },
+      { requestTimeoutMs: 200 },
+    );
+    expect(await failureOf(callIpamd(socketPath, 'add', addParams('a'), { timeoutMs: 5000 }))).toMatchObject({ code: 'busy' });
+    store.replaceInventory([primaryInterface(['10.0.0.11'])]);
+    pool.completeRuns();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(store.allocations()).toEqual([]);
+    // The address is still there for the next add.
+    expect((await callIpamd(socketPath, 'add', addParams('b'), { timeoutMs: 2000 })).ip).toBe('10.0.0.11');
+  });
+
+  it('an exhausted pool answers exhausted with its limit', async () => {
+    const pool = new ScriptedPool();
+    pool.status.exhausted = { limit: 'subnet-addresses', message: 'subnet-1 has no free address' };
+    const { socketPath } = await serve((s) => {
+      s.replaceInventory([primaryInterface([])]);
+      return new PoolAddressSource({ store: s, pool, logger: silentLogger });
+    });
+    expect(await failureOf(callIpamd(socketPath, 'add', addParams('a'), { timeoutMs: 2000 }))).toMatchObject({ code: 'exhausted', limit: 'subnet-addresses' });
+  });
+});
