@@ -1,7 +1,7 @@
 import type { AddressRequest, AssignedAddresses, CallWrapper, CloudInterface, CreateInterfaceRequest, InstanceLimits, InstanceMetadata, InterfaceStatus, MetadataInterface, NodeProvider, SecurityGroupInfo, SubnetInfo } from '../contract.ts';
 import { CloudError, isCloudError, unlessNotFound } from '../errors.ts';
 import { InstanceLimitsCache } from '../shared/limits-cache.ts';
-import { readListedInterfaces } from '../shared/listed-interfaces.ts';
+import { primaryInterface, readListedInterfaces } from '../shared/listed-interfaces.ts';
 import { Poller } from '../shared/poller.ts';
 import { SdkCaller } from '../shared/sdk-call.ts';
 import { toCloudError, type ErrorContext } from './errors.ts';
@@ -97,21 +97,13 @@ export class AlibabaProvider implements NodeProvider {
   }
 
   async instanceMetadata(): Promise<InstanceMetadata> {
-    const [instanceId, instanceType, region, zone, vpcId, vpcCidr, primaryMac, primaryIp, macs] = await Promise.all([
-      this.metadata.require('instance-id'),
-      this.metadata.require('instance/instance-type'),
-      this.metadata.require('region-id'),
-      this.metadata.require('zone-id'),
-      this.metadata.require('vpc-id'),
-      this.metadata.require('vpc-cidr-block'),
-      this.metadata.require('mac'),
-      this.metadata.require('private-ipv4'),
+    const [{ instanceId, instanceType, region, zone, vpcId, vpcCidr, primaryMac, primaryIp }, macs] = await Promise.all([
+      this.metadata.requireAll({ instanceId: 'instance-id', instanceType: 'instance/instance-type', region: 'region-id', zone: 'zone-id', vpcId: 'vpc-id', vpcCidr: 'vpc-cidr-block', primaryMac: 'mac', primaryIp: 'private-ipv4' }),
       this.metadata.list('network/interfaces/macs/'),
     ]);
     this.region ??= Promise.resolve(region);
     const found = await readListedInterfaces(macs, (mac) => this.metadataInterface(mac));
-    const primary = found.find((nic) => nic.mac === primaryMac.toLowerCase());
-    if (!primary) throw new CloudError({ kind: 'not-found', code: 'MetadataNotFound', message: `primary MAC ${primaryMac} is not among the instance's interfaces`, operation: 'Metadata' });
+    const primary = primaryInterface(found, primaryMac, 'Metadata');
     // The metadata service shows neither device indexes nor security groups: one Describe call fills them in.
     const cloudView = new Map((await this.describeInterfaces({ instanceId })).map((nic) => [nic.interfaceId, nic]));
     const taken = new Set<number>([0]);
@@ -149,11 +141,8 @@ export class AlibabaProvider implements NodeProvider {
 
   private async metadataInterface(mac: string): Promise<Omit<MetadataInterface, 'deviceIndex' | 'securityGroupIds'>> {
     const base = `network/interfaces/macs/${mac}/`;
-    const [interfaceId, subnetId, subnetCidr, primaryIp, ips, prefixes] = await Promise.all([
-      this.metadata.require(`${base}network-interface-id`),
-      this.metadata.require(`${base}vswitch-id`),
-      this.metadata.require(`${base}vswitch-cidr-block`),
-      this.metadata.require(`${base}primary-ip-address`),
+    const [{ interfaceId, subnetId, subnetCidr, primaryIp }, ips, prefixes] = await Promise.all([
+      this.metadata.requireAll({ interfaceId: `${base}network-interface-id`, subnetId: `${base}vswitch-id`, subnetCidr: `${base}vswitch-cidr-block`, primaryIp: `${base}primary-ip-address` }),
       this.metadata.jsonList(`${base}private-ipv4s`),
       this.metadata.jsonList(`${base}ipv4-prefixes`),
     ]);

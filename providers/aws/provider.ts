@@ -19,7 +19,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import type { AddressRequest, AssignedAddresses, CallWrapper, CloudInterface, CreateInterfaceRequest, InstanceLimits, InstanceMetadata, InterfaceStatus, MetadataInterface, NodeProvider, SecurityGroupInfo, SubnetInfo } from '../contract.ts';
 import { CloudError, isCloudError, unlessNotFound } from '../errors.ts';
 import { InstanceLimitsCache } from '../shared/limits-cache.ts';
-import { readListedInterfaces } from '../shared/listed-interfaces.ts';
+import { primaryInterface, readListedInterfaces } from '../shared/listed-interfaces.ts';
 import { Poller } from '../shared/poller.ts';
 import { SdkCaller } from '../shared/sdk-call.ts';
 import { toCloudError } from './errors.ts';
@@ -97,18 +97,13 @@ export class AwsProvider implements NodeProvider {
   }
 
   async instanceMetadata(): Promise<InstanceMetadata> {
-    const [instanceId, instanceType, zone, region, primaryMac, primaryIp, macs] = await Promise.all([
-      this.imds.require('instance-id'),
-      this.imds.require('instance-type'),
-      this.imds.require('placement/availability-zone'),
+    const [{ instanceId, instanceType, zone, primaryMac, primaryIp }, region, macs] = await Promise.all([
+      this.imds.requireAll({ instanceId: 'instance-id', instanceType: 'instance-type', zone: 'placement/availability-zone', primaryMac: 'mac', primaryIp: 'local-ipv4' }),
       this.imds.get('placement/region'),
-      this.imds.require('mac'),
-      this.imds.require('local-ipv4'),
       this.imds.list('network/interfaces/macs/'),
     ]);
     const interfaces = (await readListedInterfaces(macs, (mac) => this.metadataInterface(mac))).sort((a, b) => a.deviceIndex - b.deviceIndex);
-    const primary = interfaces.find((nic) => nic.mac === primaryMac.toLowerCase());
-    if (!primary) throw new CloudError({ kind: 'not-found', code: 'MetadataNotFound', message: `primary MAC ${primaryMac} is not among the instance's interfaces`, operation: 'IMDS' });
+    const primary = primaryInterface(interfaces, primaryMac, 'IMDS');
     this.primaryGroups = primary.securityGroupIds;
     const vpcCidrs = await this.imds.list(`network/interfaces/macs/${primaryMac}/vpc-ipv4-cidr-blocks`);
     return {
@@ -128,11 +123,8 @@ export class AwsProvider implements NodeProvider {
 
   private async metadataInterface(mac: string): Promise<MetadataInterface> {
     const base = `network/interfaces/macs/${mac}/`;
-    const [interfaceId, deviceNumber, subnetId, subnetCidr, groups, ips, prefixes] = await Promise.all([
-      this.imds.require(`${base}interface-id`),
-      this.imds.require(`${base}device-number`),
-      this.imds.require(`${base}subnet-id`),
-      this.imds.require(`${base}subnet-ipv4-cidr-block`),
+    const [{ interfaceId, deviceNumber, subnetId, subnetCidr }, groups, ips, prefixes] = await Promise.all([
+      this.imds.requireAll({ interfaceId: `${base}interface-id`, deviceNumber: `${base}device-number`, subnetId: `${base}subnet-id`, subnetCidr: `${base}subnet-ipv4-cidr-block` }),
       this.imds.list(`${base}security-group-ids`),
       this.imds.list(`${base}local-ipv4s`),
       this.imds.list(`${base}ipv4-prefix`),

@@ -68,6 +68,12 @@ export class TokenMetadataClient {
     return value;
   }
 
+  /** Several required items at once, by name: `{ id: 'instance-id' }` gives `{ id: '<the id>' }`. */
+  async requireAll<K extends string>(paths: Record<K, string>): Promise<Record<K, string>> {
+    const entries = await Promise.all(Object.entries<string>(paths).map(async ([name, path]) => [name, await this.require(path)] as const));
+    return Object.fromEntries(entries) as Record<K, string>;
+  }
+
   /** A newline-separated listing; empty when absent. */
   async list(path: string): Promise<string[]> {
     const value = await this.get(path);

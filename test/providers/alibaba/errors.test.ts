@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toCloudError } from '../../../providers/alibaba/errors.ts';
 import { CloudError } from '../../../providers/errors.ts';
+import { itMapsCodeTable } from '../code-table.ts';
 
 /** What @alicloud/openapi-core throws for an error answer: ClientError, ServerError or ThrottlingError. */
 function sdkError(name: string, code: string, statusCode: number, message = 'something went wrong', extra: Record<string, unknown> = {}): Error {
@@ -11,40 +12,39 @@ function sdkError(name: string, code: string, statusCode: number, message = 'som
 }
 
 describe('Alibaba error mapping', () => {
-  it.each([
-    ['Throttling', 400, 'throttled', undefined],
-    ['Throttling.User', 400, 'throttled', undefined],
-    ['Throttling.Api', 400, 'throttled', undefined],
-    ['Throttling.Resource', 400, 'throttled', undefined],
-    ['EniPerInstanceLimitExceeded', 403, 'limit-exceeded', 'interfaces-per-instance'],
-    ['QuotaExceeded.PrivateIpAddress', 403, 'limit-exceeded', 'addresses-per-interface'],
-    ['MaxEniPrivateIpsCountExceeded', 403, 'limit-exceeded', 'addresses-per-interface'],
-    ['InvalidOperation.Ipv4CountExceeded', 403, 'limit-exceeded', 'addresses-per-interface'],
-    ['MaxEniCountExceeded', 403, 'limit-exceeded', 'account-quota'],
-    ['InvalidVSwitchId.IpNotEnough', 403, 'subnet-full', 'subnet-addresses'],
-    ['InvalidEniId.NotFound', 404, 'not-found', undefined],
-    ['InvalidVSwitchId.NotFound', 404, 'not-found', undefined],
-    ['InvalidInstanceId.NotFound', 404, 'not-found', undefined],
-    ['InvalidAccessKeyId.NotFound', 404, 'unauthorized', undefined],
-    ['Forbidden.RAM', 403, 'unauthorized', undefined],
-    ['Forbidden.SubUser', 403, 'unauthorized', undefined],
-    ['SignatureDoesNotMatch', 400, 'unauthorized', undefined],
-    ['InvalidSecurityToken.Expired', 400, 'unauthorized', undefined],
-    ['InternalError', 500, 'transient', undefined],
-    ['ServiceUnavailable', 503, 'transient', undefined],
-    ['Operation.Conflict', 403, 'transient', undefined],
-    ['SomethingNew', 502, 'transient', undefined],
-    ['InvalidOperation.InvalidEniState', 400, 'invalid-request', undefined],
-    ['InvalidParameter', 400, 'invalid-request', undefined],
-    ['MissingParameter', 400, 'invalid-request', undefined],
-    ['UnsupportedParameter', 400, 'invalid-request', undefined],
-  ])('maps %s (HTTP %i) to %s', (code, status, kind, limit) => {
-    const name = code.startsWith('Throttling') ? 'ThrottlingError' : status >= 500 ? 'ServerError' : 'ClientError';
-    const mapped = toCloudError(sdkError(name, code, status), 'AssignPrivateIpAddresses');
-    expect(mapped).toBeInstanceOf(CloudError);
-    expect(mapped).toMatchObject({ kind, code, httpStatus: status, operation: 'AssignPrivateIpAddresses', limit });
-    expect(mapped.retryable).toBe(kind === 'throttled' || kind === 'transient');
-  });
+  itMapsCodeTable(
+    [
+      ['Throttling', 400, 'throttled', undefined],
+      ['Throttling.User', 400, 'throttled', undefined],
+      ['Throttling.Api', 400, 'throttled', undefined],
+      ['Throttling.Resource', 400, 'throttled', undefined],
+      ['EniPerInstanceLimitExceeded', 403, 'limit-exceeded', 'interfaces-per-instance'],
+      ['QuotaExceeded.PrivateIpAddress', 403, 'limit-exceeded', 'addresses-per-interface'],
+      ['MaxEniPrivateIpsCountExceeded', 403, 'limit-exceeded', 'addresses-per-interface'],
+      ['InvalidOperation.Ipv4CountExceeded', 403, 'limit-exceeded', 'addresses-per-interface'],
+      ['MaxEniCountExceeded', 403, 'limit-exceeded', 'account-quota'],
+      ['InvalidVSwitchId.IpNotEnough', 403, 'subnet-full', 'subnet-addresses'],
+      ['InvalidEniId.NotFound', 404, 'not-found', undefined],
+      ['InvalidVSwitchId.NotFound', 404, 'not-found', undefined],
+      ['InvalidInstanceId.NotFound', 404, 'not-found', undefined],
+      ['InvalidAccessKeyId.NotFound', 404, 'unauthorized', undefined],
+      ['Forbidden.RAM', 403, 'unauthorized', undefined],
+      ['Forbidden.SubUser', 403, 'unauthorized', undefined],
+      ['SignatureDoesNotMatch', 400, 'unauthorized', undefined],
+      ['InvalidSecurityToken.Expired', 400, 'unauthorized', undefined],
+      ['InternalError', 500, 'transient', undefined],
+      ['ServiceUnavailable', 503, 'transient', undefined],
+      ['Operation.Conflict', 403, 'transient', undefined],
+      ['SomethingNew', 502, 'transient', undefined],
+      ['InvalidOperation.InvalidEniState', 400, 'invalid-request', undefined],
+      ['InvalidParameter', 400, 'invalid-request', undefined],
+      ['MissingParameter', 400, 'invalid-request', undefined],
+      ['UnsupportedParameter', 400, 'invalid-request', undefined],
+    ],
+    'AssignPrivateIpAddresses',
+    (code, status, operation) =>
+      toCloudError(sdkError(code.startsWith('Throttling') ? 'ThrottlingError' : status >= 500 ? 'ServerError' : 'ClientError', code, status), operation),
+  );
 
   it("keeps ECS's own message, without the SDK's decoration", () => {
     const mapped = toCloudError(sdkError('ClientError', 'InvalidEniId.NotFound', 404, 'The specified EniId does not exist.'), 'DeleteNetworkInterface');

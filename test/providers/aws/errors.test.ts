@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toCloudError } from '../../../providers/aws/errors.ts';
 import { CloudError } from '../../../providers/errors.ts';
+import { itMapsCodeTable } from '../code-table.ts';
 
 /** The shape the EC2 SDK throws: name and Code carry the EC2 code. */
 function sdkError(code: string, status: number | undefined, message = 'boom'): Error {
@@ -8,27 +9,28 @@ function sdkError(code: string, status: number | undefined, message = 'boom'): E
 }
 
 describe('toCloudError', () => {
-  it.each([
-    ['RequestLimitExceeded', 503, 'throttled', undefined],
-    ['Throttling', 400, 'throttled', undefined],
-    ['AttachmentLimitExceeded', 400, 'limit-exceeded', 'interfaces-per-instance'],
-    ['PrivateIpAddressLimitExceeded', 400, 'limit-exceeded', 'addresses-per-interface'],
-    ['NetworkInterfaceLimitExceeded', 400, 'limit-exceeded', 'account-quota'],
-    ['InsufficientFreeAddressesInSubnet', 400, 'subnet-full', 'subnet-addresses'],
-    ['InsufficientCidrBlocks', 400, 'subnet-full', 'subnet-prefixes'],
-    ['UnauthorizedOperation', 403, 'unauthorized', undefined],
-    ['AuthFailure', 401, 'unauthorized', undefined],
-    ['InternalError', 500, 'transient', undefined],
-    ['Unavailable', 503, 'transient', undefined],
-    ['InvalidParameterValue', 400, 'invalid-request', undefined],
-    ['InvalidNetworkInterface.InUse', 400, 'invalid-request', undefined],
-  ])('maps %s (HTTP %i) to %s', (code, status, kind, limit) => {
-    const err = toCloudError(sdkError(code, status, 'details'), 'AssignPrivateIpAddresses');
-    expect(err).toBeInstanceOf(CloudError);
-    expect(err).toMatchObject({ kind, code, httpStatus: status, operation: 'AssignPrivateIpAddresses' });
-    expect(err.limit).toBe(limit);
-    expect(err.message).toBe('AssignPrivateIpAddresses: details');
-    expect(err.retryable).toBe(kind === 'throttled' || kind === 'transient');
+  itMapsCodeTable(
+    [
+      ['RequestLimitExceeded', 503, 'throttled', undefined],
+      ['Throttling', 400, 'throttled', undefined],
+      ['AttachmentLimitExceeded', 400, 'limit-exceeded', 'interfaces-per-instance'],
+      ['PrivateIpAddressLimitExceeded', 400, 'limit-exceeded', 'addresses-per-interface'],
+      ['NetworkInterfaceLimitExceeded', 400, 'limit-exceeded', 'account-quota'],
+      ['InsufficientFreeAddressesInSubnet', 400, 'subnet-full', 'subnet-addresses'],
+      ['InsufficientCidrBlocks', 400, 'subnet-full', 'subnet-prefixes'],
+      ['UnauthorizedOperation', 403, 'unauthorized', undefined],
+      ['AuthFailure', 401, 'unauthorized', undefined],
+      ['InternalError', 500, 'transient', undefined],
+      ['Unavailable', 503, 'transient', undefined],
+      ['InvalidParameterValue', 400, 'invalid-request', undefined],
+      ['InvalidNetworkInterface.InUse', 400, 'invalid-request', undefined],
+    ],
+    'AssignPrivateIpAddresses',
+    (code, status, operation) => toCloudError(sdkError(code, status, 'details'), operation),
+  );
+
+  it("keeps EC2's message behind the operation", () => {
+    expect(toCloudError(sdkError('InvalidParameterValue', 400, 'details'), 'AssignPrivateIpAddresses').message).toBe('AssignPrivateIpAddresses: details');
   });
 
   it('maps any *.NotFound code to not-found', () => {

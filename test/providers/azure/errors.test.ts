@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRetryAfter, toCloudError } from '../../../providers/azure/errors.ts';
 import { CloudError } from '../../../providers/errors.ts';
+import { itMapsCodeTable } from '../code-table.ts';
 
 /** What the Azure SDK throws: a RestError with code, statusCode and the response headers. */
 function restError(code: string | undefined, statusCode: number | undefined, headers: Record<string, string> = {}): Error {
@@ -13,29 +14,28 @@ function restError(code: string | undefined, statusCode: number | undefined, hea
 }
 
 describe('toCloudError (Azure)', () => {
-  it.each([
-    ['SubscriptionRequestsThrottled', 429, 'throttled', undefined],
-    ['SubnetIsFull', 400, 'subnet-full', 'subnet-addresses'],
-    ['IpConfigurationCountLimitReached', 400, 'limit-exceeded', 'addresses-per-interface'],
-    ['AddingOrDeletingNetworkInterfacesOnARunningVirtualMachineNotSupported', 400, 'limit-exceeded', 'interfaces-per-instance'],
-    ['QuotaExceeded', 400, 'limit-exceeded', 'account-quota'],
-    ['ResourceNotFound', 404, 'not-found', undefined],
-    ['NotFound', 404, 'not-found', undefined],
-    ['InvalidResourceReference', 400, 'not-found', undefined],
-    ['AuthorizationFailed', 403, 'unauthorized', undefined],
-    ['InvalidAuthenticationToken', 401, 'unauthorized', undefined],
-    ['PreconditionFailed', 412, 'transient', undefined],
-    ['AnotherOperationInProgress', 409, 'transient', undefined],
-    ['InternalServerError', 500, 'transient', undefined],
-    ['PrivateIPAddressInUse', 400, 'invalid-request', undefined],
-    ['NicInUse', 400, 'invalid-request', undefined],
-    ['InvalidRequestFormat', 400, 'invalid-request', undefined],
-  ])('maps %s (HTTP %i) to %s', (code, status, kind, limit) => {
-    const err = toCloudError(restError(code, status), 'PutNetworkInterface');
-    expect(err).toBeInstanceOf(CloudError);
-    expect(err).toMatchObject({ kind, code, httpStatus: status, operation: 'PutNetworkInterface', limit });
-    expect(err.message).toMatch(/^PutNetworkInterface: /);
-  });
+  itMapsCodeTable(
+    [
+      ['SubscriptionRequestsThrottled', 429, 'throttled', undefined],
+      ['SubnetIsFull', 400, 'subnet-full', 'subnet-addresses'],
+      ['IpConfigurationCountLimitReached', 400, 'limit-exceeded', 'addresses-per-interface'],
+      ['AddingOrDeletingNetworkInterfacesOnARunningVirtualMachineNotSupported', 400, 'limit-exceeded', 'interfaces-per-instance'],
+      ['QuotaExceeded', 400, 'limit-exceeded', 'account-quota'],
+      ['ResourceNotFound', 404, 'not-found', undefined],
+      ['NotFound', 404, 'not-found', undefined],
+      ['InvalidResourceReference', 400, 'not-found', undefined],
+      ['AuthorizationFailed', 403, 'unauthorized', undefined],
+      ['InvalidAuthenticationToken', 401, 'unauthorized', undefined],
+      ['PreconditionFailed', 412, 'transient', undefined],
+      ['AnotherOperationInProgress', 409, 'transient', undefined],
+      ['InternalServerError', 500, 'transient', undefined],
+      ['PrivateIPAddressInUse', 400, 'invalid-request', undefined],
+      ['NicInUse', 400, 'invalid-request', undefined],
+      ['InvalidRequestFormat', 400, 'invalid-request', undefined],
+    ],
+    'PutNetworkInterface',
+    (code, status, operation) => toCloudError(restError(code, status), operation),
+  );
 
   it('falls back on the HTTP status for codes it does not know', () => {
     expect(toCloudError(restError('SomethingNew', 429), 'op')).toMatchObject({ kind: 'throttled', code: 'SomethingNew' });
