@@ -2,7 +2,7 @@
  * ipamd's configuration: the ONE place that reads it. Every variable is
  * described once in the table of config/variables.ts; that table drives
  * validation (zod), the defaults and the documentation table
- * (`configVariables`) the README is checked against. The loaded
+ * (`configVariables`) docs/configuration.md is checked against. The loaded
  * configuration comes in groups (config/groups.ts), one per consumer.
  *
  * `loadConfig` is pure: the caller passes `process.env`. A blank value counts

@@ -198,21 +198,20 @@ export class EmulatedCluster {
   }
 
   /** SIGKILL, as a crash or an OOM kill would. */
-  async killIpamd(node: ClusterNode): Promise<void> {
-    const child = node.ipamd;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    node.ipamd = undefined;
-    child.kill('SIGKILL');
-    await exited;
+  killIpamd(node: ClusterNode): Promise<void> {
+    return this.signalIpamd(node, 'SIGKILL');
   }
 
-  async stopIpamd(node: ClusterNode): Promise<void> {
+  stopIpamd(node: ClusterNode): Promise<void> {
+    return this.signalIpamd(node, 'SIGTERM');
+  }
+
+  private async signalIpamd(node: ClusterNode, signal: NodeJS.Signals): Promise<void> {
     const child = node.ipamd;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     node.ipamd = undefined;
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
   }
 

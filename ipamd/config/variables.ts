@@ -1,8 +1,8 @@
 /**
  * ipamd's variables, each described once: its name, the default as the
- * README shows it, what it does, its value schema and its fallback. The
+ * configuration reference (docs/configuration.md) shows it, what it does, its value schema and its fallback. The
  * table drives validation, the defaults and the documentation
- * (`configVariables`, which the README is checked against).
+ * (`configVariables`, which docs/configuration.md is checked against).
  */
 import type { z } from 'zod';
 import {
@@ -25,7 +25,7 @@ import {
 
 export interface ConfigVariable {
   name: string;
-  /** The default as a person reads it in the README. */
+  /** The default as a person reads it in docs/configuration.md. */
   default: string;
   description: string;
 }
