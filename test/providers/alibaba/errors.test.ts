@@ -13,34 +13,34 @@ function sdkError(name: string, code: string, statusCode: number, message = 'som
 
 describe('Alibaba error mapping', () => {
   itMapsCodeTable(
-    [
-      ['Throttling', 400, 'throttled', undefined],
-      ['Throttling.User', 400, 'throttled', undefined],
-      ['Throttling.Api', 400, 'throttled', undefined],
-      ['Throttling.Resource', 400, 'throttled', undefined],
-      ['EniPerInstanceLimitExceeded', 403, 'limit-exceeded', 'interfaces-per-instance'],
-      ['QuotaExceeded.PrivateIpAddress', 403, 'limit-exceeded', 'addresses-per-interface'],
-      ['MaxEniPrivateIpsCountExceeded', 403, 'limit-exceeded', 'addresses-per-interface'],
-      ['InvalidOperation.Ipv4CountExceeded', 403, 'limit-exceeded', 'addresses-per-interface'],
-      ['MaxEniCountExceeded', 403, 'limit-exceeded', 'account-quota'],
-      ['InvalidVSwitchId.IpNotEnough', 403, 'subnet-full', 'subnet-addresses'],
-      ['InvalidEniId.NotFound', 404, 'not-found', undefined],
-      ['InvalidVSwitchId.NotFound', 404, 'not-found', undefined],
-      ['InvalidInstanceId.NotFound', 404, 'not-found', undefined],
-      ['InvalidAccessKeyId.NotFound', 404, 'unauthorized', undefined],
-      ['Forbidden.RAM', 403, 'unauthorized', undefined],
-      ['Forbidden.SubUser', 403, 'unauthorized', undefined],
-      ['SignatureDoesNotMatch', 400, 'unauthorized', undefined],
-      ['InvalidSecurityToken.Expired', 400, 'unauthorized', undefined],
-      ['InternalError', 500, 'transient', undefined],
-      ['ServiceUnavailable', 503, 'transient', undefined],
-      ['Operation.Conflict', 403, 'transient', undefined],
-      ['SomethingNew', 502, 'transient', undefined],
-      ['InvalidOperation.InvalidEniState', 400, 'invalid-request', undefined],
-      ['InvalidParameter', 400, 'invalid-request', undefined],
-      ['MissingParameter', 400, 'invalid-request', undefined],
-      ['UnsupportedParameter', 400, 'invalid-request', undefined],
-    ],
+    `
+      Throttling                          400  throttled
+      Throttling.User                     400  throttled
+      Throttling.Api                      400  throttled
+      Throttling.Resource                 400  throttled
+      EniPerInstanceLimitExceeded         403  limit-exceeded  interfaces-per-instance
+      QuotaExceeded.PrivateIpAddress      403  limit-exceeded  addresses-per-interface
+      MaxEniPrivateIpsCountExceeded       403  limit-exceeded  addresses-per-interface
+      InvalidOperation.Ipv4CountExceeded  403  limit-exceeded  addresses-per-interface
+      MaxEniCountExceeded                 403  limit-exceeded  account-quota
+      InvalidVSwitchId.IpNotEnough        403  subnet-full  subnet-addresses
+      InvalidEniId.NotFound               404  not-found
+      InvalidVSwitchId.NotFound           404  not-found
+      InvalidInstanceId.NotFound          404  not-found
+      InvalidAccessKeyId.NotFound         404  unauthorized
+      Forbidden.RAM                       403  unauthorized
+      Forbidden.SubUser                   403  unauthorized
+      SignatureDoesNotMatch               400  unauthorized
+      InvalidSecurityToken.Expired        400  unauthorized
+      InternalError                       500  transient
+      ServiceUnavailable                  503  transient
+      Operation.Conflict                  403  transient
+      SomethingNew                        502  transient
+      InvalidOperation.InvalidEniState    400  invalid-request
+      InvalidParameter                    400  invalid-request
+      MissingParameter                    400  invalid-request
+      UnsupportedParameter                400  invalid-request
+    `,
     'AssignPrivateIpAddresses',
     (code, status, operation) =>
       toCloudError(sdkError(code.startsWith('Throttling') ? 'ThrottlingError' : status >= 500 ? 'ServerError' : 'ClientError', code, status), operation),

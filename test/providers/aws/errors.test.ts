@@ -10,21 +10,21 @@ function sdkError(code: string, status: number | undefined, message = 'boom'): E
 
 describe('toCloudError', () => {
   itMapsCodeTable(
-    [
-      ['RequestLimitExceeded', 503, 'throttled', undefined],
-      ['Throttling', 400, 'throttled', undefined],
-      ['AttachmentLimitExceeded', 400, 'limit-exceeded', 'interfaces-per-instance'],
-      ['PrivateIpAddressLimitExceeded', 400, 'limit-exceeded', 'addresses-per-interface'],
-      ['NetworkInterfaceLimitExceeded', 400, 'limit-exceeded', 'account-quota'],
-      ['InsufficientFreeAddressesInSubnet', 400, 'subnet-full', 'subnet-addresses'],
-      ['InsufficientCidrBlocks', 400, 'subnet-full', 'subnet-prefixes'],
-      ['UnauthorizedOperation', 403, 'unauthorized', undefined],
-      ['AuthFailure', 401, 'unauthorized', undefined],
-      ['InternalError', 500, 'transient', undefined],
-      ['Unavailable', 503, 'transient', undefined],
-      ['InvalidParameterValue', 400, 'invalid-request', undefined],
-      ['InvalidNetworkInterface.InUse', 400, 'invalid-request', undefined],
-    ],
+    `
+      RequestLimitExceeded               503  throttled
+      Throttling                         400  throttled
+      AttachmentLimitExceeded            400  limit-exceeded  interfaces-per-instance
+      PrivateIpAddressLimitExceeded      400  limit-exceeded  addresses-per-interface
+      NetworkInterfaceLimitExceeded      400  limit-exceeded  account-quota
+      InsufficientFreeAddressesInSubnet  400  subnet-full  subnet-addresses
+      InsufficientCidrBlocks             400  subnet-full  subnet-prefixes
+      UnauthorizedOperation              403  unauthorized
+      AuthFailure                        401  unauthorized
+      InternalError                      500  transient
+      Unavailable                        503  transient
+      InvalidParameterValue              400  invalid-request
+      InvalidNetworkInterface.InUse      400  invalid-request
+    `,
     'AssignPrivateIpAddresses',
     (code, status, operation) => toCloudError(sdkError(code, status, 'details'), operation),
   );

@@ -15,24 +15,24 @@ function restError(code: string | undefined, statusCode: number | undefined, hea
 
 describe('toCloudError (Azure)', () => {
   itMapsCodeTable(
-    [
-      ['SubscriptionRequestsThrottled', 429, 'throttled', undefined],
-      ['SubnetIsFull', 400, 'subnet-full', 'subnet-addresses'],
-      ['IpConfigurationCountLimitReached', 400, 'limit-exceeded', 'addresses-per-interface'],
-      ['AddingOrDeletingNetworkInterfacesOnARunningVirtualMachineNotSupported', 400, 'limit-exceeded', 'interfaces-per-instance'],
-      ['QuotaExceeded', 400, 'limit-exceeded', 'account-quota'],
-      ['ResourceNotFound', 404, 'not-found', undefined],
-      ['NotFound', 404, 'not-found', undefined],
-      ['InvalidResourceReference', 400, 'not-found', undefined],
-      ['AuthorizationFailed', 403, 'unauthorized', undefined],
-      ['InvalidAuthenticationToken', 401, 'unauthorized', undefined],
-      ['PreconditionFailed', 412, 'transient', undefined],
-      ['AnotherOperationInProgress', 409, 'transient', undefined],
-      ['InternalServerError', 500, 'transient', undefined],
-      ['PrivateIPAddressInUse', 400, 'invalid-request', undefined],
-      ['NicInUse', 400, 'invalid-request', undefined],
-      ['InvalidRequestFormat', 400, 'invalid-request', undefined],
-    ],
+    `
+      SubscriptionRequestsThrottled                                          429  throttled
+      SubnetIsFull                                                           400  subnet-full  subnet-addresses
+      IpConfigurationCountLimitReached                                       400  limit-exceeded  addresses-per-interface
+      AddingOrDeletingNetworkInterfacesOnARunningVirtualMachineNotSupported  400  limit-exceeded  interfaces-per-instance
+      QuotaExceeded                                                          400  limit-exceeded  account-quota
+      ResourceNotFound                                                       404  not-found
+      NotFound                                                               404  not-found
+      InvalidResourceReference                                               400  not-found
+      AuthorizationFailed                                                    403  unauthorized
+      InvalidAuthenticationToken                                             401  unauthorized
+      PreconditionFailed                                                     412  transient
+      AnotherOperationInProgress                                             409  transient
+      InternalServerError                                                    500  transient
+      PrivateIPAddressInUse                                                  400  invalid-request
+      NicInUse                                                               400  invalid-request
+      InvalidRequestFormat                                                   400  invalid-request
+    `,
     'PutNetworkInterface',
     (code, status, operation) => toCloudError(restError(code, status), operation),
   );
