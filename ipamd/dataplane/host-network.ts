@@ -25,13 +25,6 @@ export interface HostNetwork {
   linkName(mac: string): Promise<string>;
 }
 
-/** For a node whose data plane someone else owns (tests of the control plane alone). */
-export const noHostNetwork: HostNetwork = {
-  configureInterface: async () => undefined,
-  removeInterface: async () => undefined,
-  linkName: async () => 'eth0',
-};
-
 async function linkByMac(mac: string): Promise<string> {
   const { stdout } = await ipBatch([{ tokens: ['link', 'show'] }], { json: true });
   const links = JSON.parse(stdout) as Array<{ ifname: string; address?: string }>;

@@ -4,6 +4,6 @@
  * gateways both sides answer with. Everything else in this folder is how.
  */
 export { podGateway, subnetGateway } from './gateways.ts';
-export { IpRouteHostNetwork, noHostNetwork, type HostInterfaceSpec, type HostNetwork } from './host-network.ts';
+export { IpRouteHostNetwork, type HostInterfaceSpec, type HostNetwork } from './host-network.ts';
 export { IpRoutePodNetwork, PodNetworkError } from './pod-network.ts';
-export { noPodNetwork, type AttachmentRef, type NodeNetworkSpec, type PodAttachment, type PodLinks, type PodNetwork } from './types.ts';
+export { type AttachmentRef, type NodeNetworkSpec, type PodAttachment, type PodLinks, type PodNetwork } from './types.ts';

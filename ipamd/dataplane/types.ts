@@ -2,9 +2,8 @@
  * The pod data plane as ipamd drives it: one veth per pod attachment, the
  * address as /32 in the pod, a link-local gateway, host routes and policy
  * rules. The service sees only this interface; tests of the control plane
- * alone use `noPodNetwork`.
+ * alone use the no-op one in test/fakes/networks.ts.
  */
-import { hostVethName } from '../../wire/names.ts';
 
 export interface AttachmentRef {
   network: string;
@@ -46,13 +45,3 @@ export interface PodNetwork {
   verify(attachment: PodAttachment & { hostInterface?: string }): Promise<string[]>;
 }
 
-/** For a daemon whose pods someone else wires (control-plane tests). */
-export const noPodNetwork: PodNetwork = {
-  prepareNode: async () => undefined,
-  setUp: async (a) => ({
-    hostInterface: { name: hostVethName(a.network, a.containerId, a.ifName), mac: '02:00:00:00:00:01' },
-    podInterface: { name: a.ifName, mac: '02:00:00:00:00:02' },
-  }),
-  tearDown: async () => undefined,
-  verify: async () => [],
-};

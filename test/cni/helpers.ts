@@ -1,29 +1,15 @@
 /**
  * Running the real plugin executable the way a runtime does (CNI_* env,
  * config on stdin, stdout and exit status back), against a fake ipamd: the
- * real API server (ipamd/api/server.ts) in front of a scripted IpamService,
- * behind a counting proxy so a test can tell that no request reached ipamd.
+ * real API server in front of the fake service of test/fakes, behind a
+ * counting proxy so a test can tell that no request reached ipamd.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hostVethName } from '../../wire/names.ts';
-import type {
-  AddParams,
-  AddResult,
-  CheckParams,
-  CheckResult,
-  DelParams,
-  GcParams,
-  GcResult,
-  IpamService,
-  StatusResult,
-} from '../../wire/protocol.ts';
-import { IpamError } from '../../wire/errors.ts';
-import { startApiServer, type ApiLogger, type ApiServer } from '../../ipamd/api/server.ts';
+import { startFakeIpamd } from '../fakes/ipamd.ts';
+import type { FakeIpamService } from '../fakes/ipam-service.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PLUGIN = path.join(ROOT, 'dist/vpc-cni');
@@ -37,93 +23,25 @@ export function buildPlugin(): string {
   return PLUGIN;
 }
 
-const quiet: ApiLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
-export interface Recorded {
-  op: string;
-  params: unknown;
-}
-
-/** A scripted ipamd: records every call; `failWith` makes an op throw an IpamError. */
-export class FakeIpamd implements IpamService {
-  readonly calls: Recorded[] = [];
-  readonly failWith = new Map<string, IpamError>();
-  status_: StatusResult = { ready: true, assigned: 0, available: 10 };
-  mtu = 9001;
-  checkAnswer: CheckResult | undefined;
-  /** Every call waits this long before answering. */
-  delayMs = 0;
-
-  async #maybeFail(op: string): Promise<void> {
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
-    const err = this.failWith.get(op);
-    if (err) throw err;
-  }
-
-  async add(params: AddParams): Promise<AddResult> {
-    this.calls.push({ op: 'add', params });
-    await this.#maybeFail('add');
-    const { network, containerId, ifName } = params.key;
-    return {
-      address: '10.0.16.5/32',
-      ip: '10.0.16.5',
-      interfaceId: 'eni-0a1b2c3d',
-      deviceIndex: 1,
-      mac: '02:00:0a:00:10:01',
-      subnetCidr: '10.0.16.0/20',
-      gateway: '10.0.16.1',
-      hostInterface: { name: hostVethName(network, containerId, ifName), mac: '02:aa:00:00:00:01' },
-      podInterface: { name: ifName, mac: '02:bb:00:00:00:02' },
-      mtu: this.mtu,
-      podGateway: '169.254.1.1',
-    };
-  }
-
-  async del(params: DelParams): Promise<void> {
-    this.calls.push({ op: 'del', params });
-    await this.#maybeFail('del');
-  }
-
-  async check(params: CheckParams): Promise<CheckResult> {
-    this.calls.push({ op: 'check', params });
-    await this.#maybeFail('check');
-    return this.checkAnswer ?? { address: params.expected?.address ?? '10.0.16.5/32', interfaceId: 'eni-0a1b2c3d' };
-  }
-
-  async status(): Promise<StatusResult> {
-    this.calls.push({ op: 'status', params: {} });
-    await this.#maybeFail('status');
-    return this.status_;
-  }
-
-  async gc(params: GcParams): Promise<GcResult> {
-    this.calls.push({ op: 'gc', params });
-    await this.#maybeFail('gc');
-    return { released: 0 };
-  }
-}
-
-export interface Ipamd {
+export interface ProxiedIpamd {
+  /** The fake's directory: tests put sockets and state of their own here. */
   dir: string;
   /** The socket the plugin is pointed at (the counting proxy). */
   socket: string;
-  fake: FakeIpamd;
+  fake: FakeIpamService;
   /** Connections made to the socket so far. */
   connections(): number;
   close(): Promise<void>;
 }
 
-/** The real API server with a FakeIpamd behind it, fronted by a proxy that counts connections. */
-export async function startFakeIpamd(): Promise<Ipamd> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vpccni-'));
-  const inner = path.join(dir, 'ipamd-inner.sock');
-  const socket = path.join(dir, 'ipamd.sock');
-  const fake = new FakeIpamd();
-  const server: ApiServer = await startApiServer({ socketPath: inner, service: fake, logger: quiet });
+/** The fake ipamd (test/fakes), fronted by a proxy that counts connections. */
+export async function startProxiedIpamd(): Promise<ProxiedIpamd> {
+  const ipamd = await startFakeIpamd();
+  const socket = path.join(ipamd.dir, 'ipamd-proxy.sock');
   let count = 0;
   const proxy = net.createServer((client) => {
     count++;
-    const upstream = net.connect(inner);
+    const upstream = net.connect(ipamd.socketPath);
     client.pipe(upstream);
     upstream.pipe(client);
     client.on('error', () => upstream.destroy());
@@ -131,14 +49,13 @@ export async function startFakeIpamd(): Promise<Ipamd> {
   });
   await new Promise<void>((resolve) => proxy.listen(socket, resolve));
   return {
-    dir,
+    dir: ipamd.dir,
     socket,
-    fake,
+    fake: ipamd.service,
     connections: () => count,
     close: async () => {
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
-      await server.close();
-      await fs.rm(dir, { recursive: true, force: true });
+      await ipamd.close();
     },
   };
 }

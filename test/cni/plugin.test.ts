@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hostVethName } from '../../wire/names.ts';
 import { IpamError } from '../../wire/errors.ts';
-import { buildPlugin, ip, PLUGIN, requireRoot, runPlugin, startFakeIpamd, type Ipamd, type RunResult } from './helpers.ts';
+import { buildPlugin, ip, PLUGIN, requireRoot, runPlugin, startProxiedIpamd, type ProxiedIpamd, type RunResult } from './helpers.ts';
 import { describeStartup, measureStartup } from './startup.ts';
 
 const NETWORK = 'vpc-cni';
@@ -21,14 +21,14 @@ const CNI_ARGS = `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K
 const VETH = hostVethName(NETWORK, CONTAINER, 'eth0');
 const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 
-let ipamd: Ipamd;
+let ipamd: ProxiedIpamd;
 
 beforeAll(() => {
   buildPlugin();
 }, 180_000);
 
 beforeEach(async () => {
-  ipamd = await startFakeIpamd();
+  ipamd = await startProxiedIpamd();
 });
 
 afterEach(async () => {
@@ -120,7 +120,7 @@ describe('ADD', () => {
   it('sends ipamd the key, the netns and the pod from CNI_ARGS', async () => {
     const r = await runPlugin({ env: env('ADD'), stdin: conf() });
     expect(r.status, r.stdout).toBe(0);
-    expect(ipamd.fake.calls).toStrictEqual([
+    expect(ipamd.fake.requests()).toStrictEqual([
       {
         op: 'add',
         params: {
@@ -180,7 +180,7 @@ describe('ADD', () => {
   });
 
   it('is 102 for other ipamd errors', async () => {
-    ipamd.fake.failWith.set('add', new Error('boom') as IpamError);
+    ipamd.fake.failWith.set('add', new Error('boom'));
     const r = await runPlugin({ env: env('ADD'), stdin: conf() });
     expectCniError(r, 102, /ipamd refused add \(internal\)/);
   });
@@ -242,7 +242,7 @@ describe('bad input never reaches ipamd', () => {
       const r = await runPlugin({ env: env('ADD', c.env), stdin: c.stdin ? c.stdin(conf) : conf() });
       expectCniError(r, c.code, c.msg);
       expect(ipamd.connections()).toBe(0);
-      expect(ipamd.fake.calls).toStrictEqual([]);
+      expect(ipamd.fake.requests()).toStrictEqual([]);
     });
   }
 
@@ -257,7 +257,7 @@ describe('DEL with ipamd up', () => {
     const r = await runPlugin({ env: env('DEL'), stdin: conf() });
     expect(r.status, r.stdout).toBe(0);
     expect(r.stdout).toBe('');
-    expect(ipamd.fake.calls).toStrictEqual([{ op: 'del', params: { key: { network: NETWORK, containerId: CONTAINER, ifName: 'eth0' }, netns: NETNS } }]);
+    expect(ipamd.fake.requests()).toStrictEqual([{ op: 'del', params: { key: { network: NETWORK, containerId: CONTAINER, ifName: 'eth0' }, netns: NETNS } }]);
   });
 
   it('succeeds twice, with an empty or dangling CNI_NETNS, and without prevResult or CNI_ARGS', async () => {
@@ -380,7 +380,7 @@ describe('CHECK', () => {
       const r = await runPlugin({ env: checkEnv, stdin: conf({ cniVersion: version, prevResult: added.json }) });
       expect(r.status, r.stdout).toBe(0);
       expect(r.stdout).toBe('');
-      expect(ipamd.fake.calls).toStrictEqual([
+      expect(ipamd.fake.requests()).toStrictEqual([
         {
           op: 'check',
           params: {
@@ -421,7 +421,7 @@ describe('STATUS', () => {
   });
 
   it('is 50 with the reason when ipamd is not ready', async () => {
-    ipamd.fake.status_ = { ready: false, reason: 'pool not warmed yet' };
+    ipamd.fake.ready = false; // status answers 'pool not warmed yet'
     const r = await runPlugin({ env: { CNI_COMMAND: 'STATUS' }, stdin: statusConf() });
     expectCniError(r, 50, /^plugin not available: ipamd is not ready: pool not warmed yet$/);
   });
@@ -441,7 +441,7 @@ describe('GC', () => {
     const r = await runPlugin({ env: { CNI_COMMAND: 'GC', CNI_PATH: '/opt/cni/bin' }, stdin: conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': attachments }) });
     expect(r.status, r.stdout).toBe(0);
     expect(r.stdout).toBe('');
-    expect(ipamd.fake.calls).toStrictEqual([
+    expect(ipamd.fake.requests()).toStrictEqual([
       {
         op: 'gc',
         params: {
@@ -458,7 +458,7 @@ describe('GC', () => {
   it('accepts the older key cni.dev/attachments and an empty list', async () => {
     const r = await runPlugin({ env: { CNI_COMMAND: 'GC' }, stdin: conf({ cniVersion: '1.1.0', 'cni.dev/attachments': [] }) });
     expect(r.status, r.stdout).toBe(0);
-    expect(ipamd.fake.calls).toStrictEqual([{ op: 'gc', params: { network: NETWORK, validAttachments: [] } }]);
+    expect(ipamd.fake.requests()).toStrictEqual([{ op: 'gc', params: { network: NETWORK, validAttachments: [] } }]);
   });
 });
 
@@ -478,7 +478,7 @@ describe('the same answers under Node (callIpamd over node:net) as compiled (Bun
     same(await both({ env: env('ADD'), stdin: conf({ cniVersion: '1.1.0' }) }));
     ipamd.fake.failWith.set('add', new IpamError('exhausted', 'all 3 interfaces are full', 'max-eni'));
     same(await both({ env: env('ADD'), stdin: conf() }));
-    ipamd.fake.status_ = { ready: false, reason: 'pool not warmed yet' };
+    ipamd.fake.ready = false; // status answers 'pool not warmed yet'
     same(await both({ env: { CNI_COMMAND: 'STATUS' }, stdin: conf({ cniVersion: '1.1.0' }) }));
     same(await both({ env: env('ADD'), stdin: conf({ ipamdSocket: path.join(ipamd.dir, 'gone.sock') }) }));
   }, 60_000);

@@ -4,33 +4,22 @@
  * release file (and ipamd finishing it).
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { AddResult } from '../../wire/protocol.ts';
+import type { AddResult, DelParams } from '../../wire/protocol.ts';
 import { pendingFileName } from '../../wire/pending-record.ts';
 import { paramsSchemas } from '../../ipamd/api/validation.ts';
 import { finishPendingReleases } from '../../ipamd/pending-releases.ts';
-import type { DelParams } from '../../wire/protocol.ts';
 import { decodeConfig, parseConfig } from '../../cni/config.ts';
 import { containerIdProblem, ifNameProblem, parseCniArgs, podFrom } from '../../cni/env.ts';
 import { CniError } from '../../cni/errors.ts';
 import { recordPendingRelease } from '../../cni/pending-release.ts';
 import { addResult, expectedFromPrevResult } from '../../cni/result.ts';
+import { fakeAddResult } from '../fakes/add-result.ts';
+import { removeDir, tempDir } from '../fakes/temp-dir.ts';
 
-const add: AddResult = {
-  address: '10.0.16.5/32',
-  ip: '10.0.16.5',
-  interfaceId: 'eni-1',
-  deviceIndex: 1,
-  mac: '02:00:00:00:00:0a',
-  subnetCidr: '10.0.16.0/20',
-  hostInterface: { name: 'vcni0123456789a', mac: '02:00:00:00:00:01' },
-  podInterface: { name: 'eth0', mac: '02:00:00:00:00:02' },
-  mtu: 9001,
-  podGateway: '169.254.1.1',
-};
+const add = fakeAddResult();
 
 function codeOf(fn: () => unknown): number | undefined {
   try {
@@ -119,7 +108,7 @@ describe('results', () => {
 
 describe('pending release file', () => {
   it('is written atomically, 0600 in a 0700 directory, and rewritten by a repeated DEL', async () => {
-    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'vpccni-pending-'));
+    const root = await tempDir('vpccni-pending-');
     try {
       const dir = path.join(root, 'a', 'pending-del');
       const key = { network: 'vpc-cni', containerId: 'abc123', ifName: 'eth0' };
@@ -133,12 +122,12 @@ describe('pending release file', () => {
       expect(await fs.readdir(dir)).toStrictEqual([pendingFileName(key)]);
       expect(JSON.parse(await fs.readFile(file, 'utf8')).at).toBe('2030-01-02T03:04:06.000Z');
     } finally {
-      await fs.rm(root, { recursive: true, force: true });
+      await removeDir(root);
     }
   });
 
   it('is finished by ipamd as a DEL of its key and removed; what is not a record is left in place', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vpccni-pending-'));
+    const dir = await tempDir('vpccni-pending-');
     try {
       const key = { network: 'vpc-cni', containerId: 'abc123', ifName: 'eth0' };
       const record = recordPendingRelease(dir, key);
@@ -159,7 +148,7 @@ describe('pending release file', () => {
         'unreadable pending release left in place',
       ]);
     } finally {
-      await fs.rm(dir, { recursive: true, force: true });
+      await removeDir(dir);
     }
   });
 });

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { callIpamd } from '../../wire/client.ts';
-import { IpamError as IpamdCallError } from '../../wire/errors.ts';
+import { IpamError } from '../../wire/errors.ts';
 import { Emulator } from '../../emulator/cloud/emulator.ts';
 import { buildTopology, type Topology } from '../../emulator/cloud/topology.ts';
 
@@ -87,7 +87,7 @@ it(`no address is ever held twice or lost across ${killPoints} SIGKILLs during a
           }
         } catch (err) {
           // In flight when the daemon died, or the pool momentarily empty: not acknowledged.
-          if (!(err instanceof IpamdCallError)) throw err;
+          if (!(err instanceof IpamError)) throw err;
           live.delete(containerId);
           retryDel.add(containerId);
         }

@@ -3,7 +3,6 @@
  * reads of the cloud's truth (the emulator model) for the world's node.
  */
 import { callIpamd } from '../../wire/client.ts';
-import { IpamError as IpamdCallError } from '../../wire/errors.ts';
 import type { AddResult } from '../../wire/protocol.ts';
 import type { AllocationKey } from '../../ipamd/types.ts';
 import type { NetworkInterface } from '../../emulator/cloud/model/cloud.ts';
@@ -30,15 +29,7 @@ export function checkPod(world: IpamdWorld, containerId: string, options: { ifNa
 }
 
 /** The error a call failed with (fails the test when the call succeeds). */
-export async function failure(promise: Promise<unknown>): Promise<IpamdCallError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof IpamdCallError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail, it succeeded');
-}
+export { callFailure as failure } from '../fakes/ipamd.ts';
 
 export function instanceId(world: IpamdWorld): string {
   const id = world.topology.instances[0]?.id;

@@ -7,10 +7,9 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callIpamd } from '../../../wire/client.ts';
-import { IpamError } from '../../../wire/errors.ts';
-import type { IpamService } from '../../../wire/protocol.ts';
-import { startApiServer } from '../../../ipamd/api/server.ts';
-import { captureLogger, KEY, makeStaleSocket, tempDir } from './helpers.ts';
+import { callFailure, startFakeIpamd } from '../../fakes/ipamd.ts';
+import { removeDir, tempDir } from '../../fakes/temp-dir.ts';
+import { KEY, makeStaleSocket } from './helpers.ts';
 
 const run = promisify(execFile);
 const clientSource = fileURLToPath(new URL('../../../wire/client.ts', import.meta.url));
@@ -20,10 +19,15 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
+/** A directory removed after the test. */
+async function scratchDir(): Promise<string> {
+  const dir = await tempDir('ipamd-client-');
+  cleanups.push(() => removeDir(dir));
+  return dir;
+}
+
 async function socketIn(): Promise<string> {
-  const dir = await tempDir();
-  cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
-  return path.join(dir, 'ipamd.sock');
+  return path.join(await scratchDir(), 'ipamd.sock');
 }
 
 /** A bare server that does whatever `onConnection` says (no ipamd behind it). */
@@ -41,16 +45,6 @@ async function bareServer(socketPath: string, onConnection: (s: net.Socket) => v
   });
 }
 
-async function failure(p: Promise<unknown>): Promise<IpamError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(IpamError);
-    return err as IpamError;
-  }
-  throw new Error('expected the call to fail');
-}
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -59,7 +53,7 @@ describe('ipamd client', () => {
   it('is unreachable when the socket does not exist', async () => {
     const socketPath = await socketIn();
     const t0 = performance.now();
-    const err = await failure(callIpamd(socketPath, 'status', {}, { timeoutMs: 2000 }));
+    const err = await callFailure(callIpamd(socketPath, 'status', {}, { timeoutMs: 2000 }));
     expect(err.code).toBe('unreachable');
     expect(err.message).toContain('ENOENT');
     expect(err.message).toContain(socketPath);
@@ -69,7 +63,7 @@ describe('ipamd client', () => {
   it('is unreachable when nobody listens on the socket (connection refused)', async () => {
     const socketPath = await socketIn();
     await makeStaleSocket(socketPath);
-    const err = await failure(callIpamd(socketPath, 'del', { key: KEY }, { timeoutMs: 2000 }));
+    const err = await callFailure(callIpamd(socketPath, 'del', { key: KEY }, { timeoutMs: 2000 }));
     expect(err.code).toBe('unreachable');
     expect(err.message).toContain('ECONNREFUSED');
   });
@@ -79,7 +73,7 @@ describe('ipamd client', () => {
     let received = '';
     await bareServer(socketPath, (s) => s.on('data', (d) => (received += d.toString())));
     const t0 = performance.now();
-    const err = await failure(callIpamd(socketPath, 'add', { key: KEY, netns: '/n' }, { timeoutMs: 150 }));
+    const err = await callFailure(callIpamd(socketPath, 'add', { key: KEY, netns: '/n' }, { timeoutMs: 150 }));
     const elapsed = performance.now() - t0;
     expect(err.code).toBe('timeout');
     expect(err.message).toMatch(/did not answer add within 150 ms/);
@@ -92,17 +86,17 @@ describe('ipamd client', () => {
   it('reports a protocol error when the answer is garbage or missing', async () => {
     const garbage = await socketIn();
     await bareServer(garbage, (s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n\n')));
-    expect((await failure(callIpamd(garbage, 'status', {}, { timeoutMs: 1000 }))).code).toBe('protocol');
+    expect((await callFailure(callIpamd(garbage, 'status', {}, { timeoutMs: 1000 }))).code).toBe('protocol');
 
     const hangup = await socketIn();
     await bareServer(hangup, (s) => s.once('data', () => s.destroy()));
-    const err = await failure(callIpamd(hangup, 'status', {}, { timeoutMs: 1000 }));
+    const err = await callFailure(callIpamd(hangup, 'status', {}, { timeoutMs: 1000 }));
     expect(err.code).toBe('protocol');
     expect(err.message).toMatch(/closed the connection without answering status/);
 
     const wrongShape = await socketIn();
     await bareServer(wrongShape, (s) => s.once('data', () => s.end('{"id":1,"ok":"yes"}\n')));
-    expect((await failure(callIpamd(wrongShape, 'status', {}, { timeoutMs: 1000 }))).code).toBe('protocol');
+    expect((await callFailure(callIpamd(wrongShape, 'status', {}, { timeoutMs: 1000 }))).code).toBe('protocol');
   });
 
   it('reads an answer that arrives in pieces', async () => {
@@ -122,16 +116,9 @@ describe('ipamd client', () => {
 
 describe('ipamd client: measurements (printed, not asserted)', () => {
   it('round trip over 1,000 sequential calls against a trivial service', async () => {
-    const socketPath = await socketIn();
-    const trivial: IpamService = {
-      add: async () => ({ address: '10.0.16.5/32', ip: '10.0.16.5', interfaceId: 'eni-1', deviceIndex: 1, mac: '02:00:00:00:00:01', subnetCidr: '10.0.16.0/20', hostInterface: { name: 'vcni0123456789a', mac: '02:00:00:00:00:03' }, podInterface: { name: 'eth0', mac: '02:00:00:00:00:04' }, mtu: 9001, podGateway: '169.254.1.1' }),
-      del: async () => {},
-      check: async () => ({ address: '10.0.16.5/32', interfaceId: 'eni-1' }),
-      status: async () => ({ ready: true }),
-      gc: async () => ({ released: 0 }),
-    };
-    const server = await startApiServer({ socketPath, service: trivial, logger: captureLogger() });
-    cleanups.push(() => server.close());
+    const ipamd = await startFakeIpamd();
+    cleanups.push(ipamd.close);
+    const { socketPath } = ipamd;
     const params = { key: KEY, netns: '/var/run/netns/cni-1', pod: { namespace: 'default', name: 'web-0', uid: 'u-1' } };
     for (let i = 0; i < 100; i++) await callIpamd(socketPath, 'add', params); // warm-up
     const times: number[] = [];
@@ -149,8 +136,7 @@ describe('ipamd client: measurements (printed, not asserted)', () => {
 
   it('client module import time in a fresh node process', async () => {
     // Compile the client the way a build would (types stripped), then time its import in new processes.
-    const dir = await tempDir();
-    cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
+    const dir = await scratchDir();
     // One file, as the plugin's bundle carries it (client, answer reader and error, types stripped).
     const js = (await build({ entryPoints: [clientSource], bundle: true, write: false, format: 'esm', platform: 'node', target: 'node20' })).outputFiles[0]?.text ?? '';
     const file = path.join(dir, 'client.mjs');

@@ -6,7 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { callIpamd } from '../../../wire/client.ts';
 import { IpamError } from '../../../wire/errors.ts';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../../ipamd/api/server.ts';
-import { addLine, captureLogger, fakeAddResult, FakeService, KEY, makeStaleSocket, rawExchange, sleep, tempDir } from './helpers.ts';
+import { fakeAddResult } from '../../fakes/add-result.ts';
+import { callFailure, startFakeIpamd } from '../../fakes/ipamd.ts';
+import { FakeIpamService } from '../../fakes/ipam-service.ts';
+import { captureLogger } from '../../fakes/logger.ts';
+import { removeDir, tempDir } from '../../fakes/temp-dir.ts';
+import { addLine, KEY, makeStaleSocket, rawExchange, sleep } from './helpers.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -14,28 +19,19 @@ afterEach(async () => {
 });
 
 async function start(
-  overrides: Partial<ApiServerOptions> = {},
-): Promise<{ server: ApiServer; service: FakeService; socketPath: string; dir: string; log: ReturnType<typeof captureLogger> }> {
-  const dir = await tempDir();
-  const socketPath = overrides.socketPath ?? path.join(dir, 'ipamd.sock');
-  const service = (overrides.service as FakeService | undefined) ?? new FakeService();
+  overrides: Partial<Omit<ApiServerOptions, 'service'>> & { service?: FakeIpamService } = {},
+): Promise<{ server: ApiServer; service: FakeIpamService; socketPath: string; log: ReturnType<typeof captureLogger> }> {
   const log = captureLogger();
-  const server = await startApiServer({ socketPath, service, logger: log, ...overrides });
-  cleanups.push(async () => {
-    await server.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
-  return { server, service, socketPath, dir, log };
+  const ipamd = await startFakeIpamd({ logger: log, ...overrides });
+  cleanups.push(ipamd.close);
+  return { ...ipamd, log };
 }
 
-async function callError(p: Promise<unknown>): Promise<IpamError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof IpamError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
+/** A directory for a test that starts its own server, removed after the test. */
+async function scratchDir(): Promise<string> {
+  const dir = await tempDir('ipamd-api-');
+  cleanups.push(() => removeDir(dir));
+  return dir;
 }
 
 describe('ipamd API: every op through the real client', () => {
@@ -44,7 +40,7 @@ describe('ipamd API: every op through the real client', () => {
     const pod = { namespace: 'default', name: 'web-0', uid: '6f1c1a3e-8b7e-4a52-9d7a-1f2e3d4c5b6a' };
 
     const added = await callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1', pod });
-    expect(added).toEqual(fakeAddResult('10.0.16.5', 'eth0'));
+    expect(added).toEqual(fakeAddResult({ key: KEY, ip: '10.0.16.5' }));
     expect(added.address).toBe('10.0.16.5/32');
     // Idempotent on the key.
     expect((await callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1' })).ip).toBe('10.0.16.5');
@@ -63,23 +59,19 @@ describe('ipamd API: every op through the real client', () => {
 
     expect(await callIpamd(socketPath, 'del', { key: KEY, netns: '' })).toEqual({});
     expect(await callIpamd(socketPath, 'del', { key: KEY })).toEqual({}); // twice: still fine
-    const notFound = await callError(callIpamd(socketPath, 'check', { key: KEY }));
+    const notFound = await callFailure(callIpamd(socketPath, 'check', { key: KEY }));
     expect(notFound.code).toBe('not-found');
     expect(notFound.message).toContain(KEY.containerId);
 
     const add = service.calls.find((c) => c.op === 'add');
     expect(add?.containerId).toBe(KEY.containerId);
-    expect(service.calls.map((c) => c.op)).toEqual(['add', 'add', 'check', 'add', 'gc', 'del', 'del', 'check']);
+    expect(service.calls.map((c) => c.op)).toEqual(['add', 'add', 'check', 'status', 'add', 'gc', 'del', 'del', 'check']);
   });
 
   it('takes a pino logger as it is', async () => {
-    const dir = await tempDir();
-    const socketPath = path.join(dir, 'ipamd.sock');
-    const server = await startApiServer({ socketPath, service: new FakeService(), logger: pino({ level: 'silent' }) });
-    cleanups.push(async () => {
-      await server.close();
-      await fs.rm(dir, { recursive: true, force: true });
-    });
+    const socketPath = path.join(await scratchDir(), 'ipamd.sock');
+    const server = await startApiServer({ socketPath, service: new FakeIpamService(), logger: pino({ level: 'silent' }) });
+    cleanups.push(() => server.close());
     expect(await callIpamd(socketPath, 'status', {})).toMatchObject({ ready: true });
   });
 
@@ -107,10 +99,9 @@ describe('ipamd API: every op through the real client', () => {
 
 describe('ipamd API: the socket file', () => {
   it('is created with mode 0600 in a directory created 0700', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
+    const dir = await scratchDir();
     const socketPath = path.join(dir, 'run', 'ipamd', 'ipamd.sock');
-    const server = await startApiServer({ socketPath, service: new FakeService(), logger: captureLogger() });
+    const server = await startApiServer({ socketPath, service: new FakeIpamService(), logger: captureLogger() });
     cleanups.push(() => server.close());
     const stat = await fs.lstat(socketPath);
     expect(stat.isSocket()).toBe(true);
@@ -121,11 +112,10 @@ describe('ipamd API: the socket file', () => {
   });
 
   it('replaces a stale socket left by a killed daemon', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
+    const dir = await scratchDir();
     const socketPath = path.join(dir, 'ipamd.sock');
     await makeStaleSocket(socketPath);
-    const unreachable = await callError(callIpamd(socketPath, 'status', {}, { timeoutMs: 1000 }));
+    const unreachable = await callFailure(callIpamd(socketPath, 'status', {}, { timeoutMs: 1000 }));
     expect(unreachable.code).toBe('unreachable');
 
     const { socketPath: same } = await start({ socketPath });
@@ -136,17 +126,16 @@ describe('ipamd API: the socket file', () => {
 
   it('refuses to start when another server is live on the socket, which keeps serving', async () => {
     const { socketPath } = await start();
-    await expect(startApiServer({ socketPath, service: new FakeService(), logger: captureLogger() })).rejects.toThrow(/another server is listening/);
+    await expect(startApiServer({ socketPath, service: new FakeIpamService(), logger: captureLogger() })).rejects.toThrow(/another server is listening/);
     expect(await callIpamd(socketPath, 'status', {})).toMatchObject({ ready: true });
     expect((await fs.readdir(path.dirname(socketPath))).sort()).toEqual(['ipamd.sock']);
   });
 
   it('refuses to replace something that is not a socket', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
+    const dir = await scratchDir();
     const socketPath = path.join(dir, 'ipamd.sock');
     await fs.writeFile(socketPath, 'precious');
-    await expect(startApiServer({ socketPath, service: new FakeService(), logger: captureLogger() })).rejects.toThrow(/not a socket/);
+    await expect(startApiServer({ socketPath, service: new FakeIpamService(), logger: captureLogger() })).rejects.toThrow(/not a socket/);
     expect(await fs.readFile(socketPath, 'utf8')).toBe('precious');
   });
 
@@ -160,15 +149,15 @@ describe('ipamd API: the socket file', () => {
     expect(performance.now() - t0).toBeGreaterThan(80);
     expect((await running).ip).toBe('10.0.16.5');
     await expect(fs.lstat(socketPath)).rejects.toThrow(/ENOENT/);
-    expect((await callError(callIpamd(socketPath, 'status', {}))).code).toBe('unreachable');
+    expect((await callFailure(callIpamd(socketPath, 'status', {}))).code).toBe('unreachable');
   });
 
   it('close() turns away requests still waiting for their container and is bounded for stuck ones', async () => {
     const { server, socketPath, service } = await start({ closeTimeoutMs: 200 });
     service.hook = (op) => (op === 'add' ? new Promise<void>(() => {}) : undefined); // add never finishes
-    const stuck = callError(callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1' }, { timeoutMs: 5000 }));
+    const stuck = callFailure(callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1' }, { timeoutMs: 5000 }));
     await sleep(30);
-    const queued = callError(callIpamd(socketPath, 'del', { key: KEY }, { timeoutMs: 5000 }));
+    const queued = callFailure(callIpamd(socketPath, 'del', { key: KEY }, { timeoutMs: 5000 }));
     await sleep(30);
     const t0 = performance.now();
     await server.close();
@@ -218,10 +207,10 @@ describe('ipamd API: concurrency', () => {
     await sleep(5);
     const status = await callIpamd(socketPath, 'status', {});
     expect(status.ready).toBe(true);
-    expect(service.calls.map((c) => c.op)).toEqual(['add']); // gc and b wait
+    expect(service.calls.map((c) => c.op)).toEqual(['add', 'status']); // gc and b wait
     await Promise.all([a, gc, b]);
-    const [ca, cgc, cb] = service.calls;
-    expect(service.calls.map((c) => `${c.op}:${c.containerId ?? ''}`)).toEqual(['add:a1', 'gc:', 'add:b1']);
+    const [ca, , cgc, cb] = service.calls;
+    expect(service.calls.map((c) => `${c.op}:${c.containerId ?? ''}`)).toEqual(['add:a1', 'status:', 'gc:', 'add:b1']);
     expect(cgc!.start).toBeGreaterThanOrEqual(ca!.end);
     expect(cb!.start).toBeGreaterThanOrEqual(cgc!.end);
   });
@@ -231,14 +220,14 @@ describe('ipamd API: concurrency', () => {
     let release!: () => void;
     service.hook = (op) => (op === 'add' ? new Promise<void>((r) => (release = r)) : undefined);
     const t0 = performance.now();
-    const slow = await callError(callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1' }));
+    const slow = await callFailure(callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1' }));
     expect(slow.code).toBe('busy');
     expect(slow.message).toMatch(/timed out after 100 ms running/);
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(service.signals[0]?.aborted).toBe(true);
 
     // Another request for the same container waits (and times out) while the add still runs.
-    const waiting = await callError(callIpamd(socketPath, 'del', { key: KEY }));
+    const waiting = await callFailure(callIpamd(socketPath, 'del', { key: KEY }));
     expect(waiting.code).toBe('busy');
     expect(waiting.message).toMatch(/waiting to run/);
     expect(service.calls.map((c) => c.op)).toEqual(['add']);
@@ -326,11 +315,11 @@ describe('ipamd API: service errors', () => {
       if (op === 'del') throw new IpamError('not-ready', 'datastore not restored yet');
       if (op === 'gc') throw new IpamError('busy', 'reconcile in progress');
     };
-    const exhausted = await callError(callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1' }));
+    const exhausted = await callFailure(callIpamd(socketPath, 'add', { key: KEY, netns: '/var/run/netns/cni-1' }));
     expect(exhausted).toMatchObject({ code: 'exhausted', limit: 'max-eni', message: 'no address left: the node has reached MAX_ENI=3 interfaces (limit: max-eni)' });
-    const notReady = await callError(callIpamd(socketPath, 'del', { key: KEY }));
+    const notReady = await callFailure(callIpamd(socketPath, 'del', { key: KEY }));
     expect(notReady).toMatchObject({ code: 'not-ready', message: 'datastore not restored yet', limit: undefined });
-    expect(await callError(callIpamd(socketPath, 'gc', { network: 'n', validAttachments: [] }))).toMatchObject({ code: 'busy' });
+    expect(await callFailure(callIpamd(socketPath, 'gc', { network: 'n', validAttachments: [] }))).toMatchObject({ code: 'busy' });
     expect(log.entries.filter((e) => e.level === 'error')).toEqual([]);
   });
 
@@ -339,7 +328,7 @@ describe('ipamd API: service errors', () => {
     service.hook = () => {
       throw new IpamError('exhausted', 'subnet-addresses: subnet-1 has no free address', 'subnet-addresses');
     };
-    const err = await callError(callIpamd(socketPath, 'add', { key: KEY, netns: '/n' }));
+    const err = await callFailure(callIpamd(socketPath, 'add', { key: KEY, netns: '/n' }));
     expect(err.message).toBe('subnet-addresses: subnet-1 has no free address');
   });
 
@@ -348,7 +337,7 @@ describe('ipamd API: service errors', () => {
     service.hook = () => {
       throw new Error('ECONNRESET talking to ec2.secret-endpoint.internal with token abc123');
     };
-    const err = await callError(callIpamd(socketPath, 'add', { key: KEY, netns: '/n' }));
+    const err = await callFailure(callIpamd(socketPath, 'add', { key: KEY, netns: '/n' }));
     expect(err.code).toBe('internal');
     expect(err.message).toBe('internal error in ipamd; see the ipamd log');
     expect(err.message).not.toMatch(/secret|abc123|at /);
@@ -356,14 +345,14 @@ describe('ipamd API: service errors', () => {
     expect((logged?.obj.err as Error).message).toContain('abc123');
 
     // A service that throws synchronously and one that rejects with a non-Error.
-    const sync = new FakeService();
+    const sync = new FakeIpamService();
     sync.add = () => {
       throw new TypeError('boom');
     };
     sync.del = () => Promise.reject('a string');
     const second = await start({ service: sync });
-    expect((await callError(callIpamd(second.socketPath, 'add', { key: KEY, netns: '/n' }))).code).toBe('internal');
-    expect((await callError(callIpamd(second.socketPath, 'del', { key: KEY }))).code).toBe('internal');
+    expect((await callFailure(callIpamd(second.socketPath, 'add', { key: KEY, netns: '/n' }))).code).toBe('internal');
+    expect((await callFailure(callIpamd(second.socketPath, 'del', { key: KEY }))).code).toBe('internal');
     expect(await callIpamd(second.socketPath, 'status', {})).toMatchObject({ ready: true });
   });
 
@@ -372,7 +361,7 @@ describe('ipamd API: service errors', () => {
     service.hook = () => {
       throw new IpamError('unreachable', 'cannot talk to ipamd at /elsewhere.sock: ENOENT');
     };
-    const err = await callError(callIpamd(socketPath, 'add', { key: KEY, netns: '/n' }));
+    const err = await callFailure(callIpamd(socketPath, 'add', { key: KEY, netns: '/n' }));
     expect(err).toMatchObject({ code: 'internal', message: 'internal error in ipamd; see the ipamd log' });
     expect(log.entries.filter((e) => e.level === 'error')).toHaveLength(1);
   });

@@ -1,31 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { namespaceArgs, parseBatchFailures, splitJsonOutputs } from '../../../lib/iproute.ts';
 import { randomMac } from '../../../ipamd/dataplane/pod-network.ts';
 import { snatRuleset } from '../../../ipamd/dataplane/node.ts';
 
-// The pure parts of the pod data plane (the namespace tests beside this file need root).
+// The pure parts of the pod data plane (the namespace tests beside this file need root;
+// the iproute2 helpers they use are tested in test/lib/iproute.test.ts).
 describe('pod data plane helpers', () => {
-  it('reads which batch lines failed, with their messages', () => {
-    const stderr = 'RTNETLINK answers: File exists\nCommand failed -:1\nError: ipv4: Address already assigned.\nCommand failed -:4\n';
-    expect([...parseBatchFailures(stderr)]).toEqual([
-      [1, 'RTNETLINK answers: File exists'],
-      [4, 'Error: ipv4: Address already assigned.'],
-    ]);
-  });
-
-  it('pairs JSON outputs with the lines that printed them', () => {
-    const outcome = { stdout: '[{"a":1}]\n[]\n', failures: new Map([[2, 'Device "x" does not exist.']]) };
-    expect(splitJsonOutputs(3, outcome)).toEqual([[{ a: 1 }], undefined, []]);
-  });
-
-  it('names a namespace for ip -n, by name under /var/run/netns or by climbing to / otherwise', () => {
-    expect(namespaceArgs('/var/run/netns/cni-1')).toEqual(['-n', 'cni-1']);
-    expect(namespaceArgs('/run/netns/cni-2')).toEqual(['-n', 'cni-2']);
-    const [, climbed = ''] = namespaceArgs('/proc/42/ns/net');
-    expect(climbed).toMatch(/^(\.\.\/)+proc\/42\/ns\/net$/);
-    expect(() => namespaceArgs('relative/ns')).toThrow(/absolute/);
-  });
-
   it('makes locally administered unicast MACs', () => {
     for (let i = 0; i < 100; i++) {
       const mac = randomMac();

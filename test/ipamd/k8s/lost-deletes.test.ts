@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { callIpamd } from '../../../wire/client.ts';
-import { noPodNetwork, type AttachmentRef, type PodNetwork } from '../../../ipamd/dataplane/types.ts';
+import type { AttachmentRef, PodNetwork } from '../../../ipamd/dataplane/types.ts';
+import { noPodNetwork } from '../../fakes/networks.ts';
 import { addPod, key } from '../daemon-helpers.ts';
 import { eventsFor, nodeName, podObject, useK8sWorld, waitFor, type K8sWorld } from './helpers.ts';
 
