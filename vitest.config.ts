@@ -21,6 +21,7 @@ export const unitTests = [
   'test/emulator/cloud/pipeline.test.ts',
   'test/lib/**/*.test.ts',
   'test/docs/**/*.test.ts',
+  'test/lint/folder-cycles.test.ts',
 ];
 
 export default defineConfig({

@@ -7,13 +7,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CloudName } from '../providers/contract.ts';
 import { createProvider } from './cloud/provider-factory.ts';
-import { ConfigError, loadConfig, type IpamdConfig } from './config.ts';
+import { ConfigError, loadConfig, type IpamdConfig } from './config/index.ts';
 import { startDaemon } from './daemon.ts';
 import { IpRoutePodNetwork } from './dataplane/pod-network.ts';
 import { IpRouteHostNetwork } from './dataplane/host-network.ts';
 import type { PoolView } from './introspection.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { Metrics } from './metrics.ts';
+import { createLogger, type Logger } from './common/logger.ts';
+import { Metrics } from './common/metrics.ts';
 import { renderStatus } from './status-table.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { writeFileAtomically } from './atomic-file.ts';
+import { writeFileAtomically } from './common/atomic-file.ts';
 import { join } from 'node:path';
 
 export const conflistName = '10-vpc-cni.conflist';

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AddressStore } from './datastore/store.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from './common/metrics.ts';
 import type { PoolManager } from './pool/manager.ts';
-import type { PoolTargets } from './types.ts';
+import type { PoolTargets } from './common/types.ts';
 
 export interface PoolView {
   instance: { instanceId: string; instanceType: string; zone: string; primaryIp: string } | null;

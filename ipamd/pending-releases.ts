@@ -2,7 +2,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPendingFileName, parsePendingRelease } from '../wire/pending-record.ts';
 import type { IpamService } from '../wire/protocol.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from './common/logger.ts';
 
 /**
  * Finishes the releases the plugin recorded while ipamd was down (the record:

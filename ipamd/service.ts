@@ -2,7 +2,7 @@ import { IpamError } from '../wire/errors.ts';
 import type { AddParams, AddResult, CheckParams, CheckResult, DelParams, GcParams, GcResult, IpamService, RequestContext, StatusResult } from '../wire/protocol.ts';
 import type { AddressStore } from './datastore/store.ts';
 import { podGateway, subnetGateway, type PodNetwork } from './dataplane/index.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from './common/logger.ts';
 import type { AddressSource } from './pool/address-source.ts';
 
 export interface ServiceOptions {

@@ -1,5 +1,5 @@
 import type { NodeProvider } from '../../providers/contract.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { ownedTags } from '../pool/manager.ts';
 
 export interface LeakCleanupOptions {

@@ -5,7 +5,7 @@
  */
 import type { NodeProvider } from '../../providers/contract.ts';
 import type { CloudConfig } from '../config/groups.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Metrics } from '../common/metrics.ts';
 import { createCallGate } from './call-gate.ts';
 
 export async function createProvider(cloud: CloudConfig, metrics: Metrics): Promise<NodeProvider> {

@@ -5,8 +5,8 @@
  * plane). Durations are in milliseconds here, whatever unit the variable has.
  */
 import type { CloudName } from '../../providers/contract.ts';
-import type { LogLevel } from '../logger.ts';
-import type { PoolTargets } from '../types.ts';
+import type { LogLevel } from '../common/logger.ts';
+import type { PoolTargets } from '../common/types.ts';
 
 export type { LogLevel };
 

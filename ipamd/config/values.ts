@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { parseCidr } from '../../lib/ipv4.ts';
-import { cloudIdPattern } from '../cloud/ids.ts';
+import { cloudIdPattern } from './ids.ts';
 import type { BindAddress } from './groups.ts';
 
 export const wholeNumber = (min: number, max?: number) => {

@@ -1,5 +1,5 @@
 /** Combinations of variables that are valid but do not do what a reader of them may expect. */
-import { ipTargetsTakePrecedence } from '../pool/targets.ts';
+import { ipTargetsTakePrecedence } from './targets.ts';
 import type { IpamdConfig } from './groups.ts';
 import type { Specs } from './variables.ts';
 

@@ -1,6 +1,6 @@
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { syncDirectory, writeFileAtomically } from '../atomic-file.ts';
+import { syncDirectory, writeFileAtomically } from '../common/atomic-file.ts';
 import { join } from 'node:path';
 
 /**

@@ -1,5 +1,5 @@
 import { ipToNumber, numberToIp, parseCidr } from '../../lib/ipv4.ts';
-import type { AddressMode, AllocationKey, InterfaceUsage } from '../types.ts';
+import type { AddressMode, AllocationKey, InterfaceUsage } from '../common/types.ts';
 import { DurableLog, type JournalSink } from './journal.ts';
 import type { PodRef } from '../../wire/protocol.ts';
 

@@ -10,12 +10,12 @@
  * stay. When no config selects the node any more, the environment's settings
  * come back.
  */
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../common/logger.ts';
 import type { PoolSettings } from '../pool/manager.ts';
 import type { EventRecorder } from './events.ts';
 import { effectiveSettings, selectNodeNetworkConfig, validateSpec } from './node-config.ts';
 import { apiGroup, apiVersion, configAnnotation, nodeNetworkConfigKind, type NodeInfo, type NodeNetworkConfigObject } from './resources.ts';
-import { CoalescedRun } from '../coalesced-run.ts';
+import { CoalescedRun } from '../common/coalesced-run.ts';
 
 export interface ConfigControllerOptions {
   nodeName: string;

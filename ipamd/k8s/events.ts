@@ -10,7 +10,7 @@
  * `record` never blocks and never throws: Events are best effort, written in
  * the background, and lost (logged) when the API server is unreachable.
  */
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../common/logger.ts';
 import type { KubeApi, KubeApiError } from './client.ts';
 
 export interface EventTarget {

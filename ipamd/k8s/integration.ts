@@ -14,7 +14,7 @@ import { isCloudError, type CloudError } from '../../providers/errors.ts';
 import { IpamError } from '../../wire/errors.ts';
 import type { IpamService } from '../../wire/protocol.ts';
 import type { AddressStore } from '../datastore/store.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../common/logger.ts';
 import type { PoolManager } from '../pool/manager.ts';
 import type { KubernetesConfig } from '../config/groups.ts';
 import { createKubeApi, loadKubeConfig, type Collection, type KubeApi } from './client.ts';

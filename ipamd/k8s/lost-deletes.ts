@@ -16,7 +16,7 @@
  */
 import type { DelParams } from '../../wire/protocol.ts';
 import type { Allocation } from '../datastore/store.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { podKey, type PodInfo } from './resources.ts';
 
 export interface LostDeleteOptions {

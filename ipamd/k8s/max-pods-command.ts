@@ -3,7 +3,7 @@
  * the cloud's instance catalog (see max-pods.ts for the formula).
  */
 import type { CloudName } from '../../providers/contract.ts';
-import type { AddressMode } from '../types.ts';
+import type { AddressMode } from '../common/types.ts';
 import { instanceCatalog } from './instance-catalogs.ts';
 import { capFor, computeMaxPods, MaxPodsError, type MaxPodsResult } from './max-pods.ts';
 

@@ -22,7 +22,7 @@
  * Azure's tables do not carry them) the cap is 110 unless one is given.
  */
 import type { CloudName, InstanceLimits } from '../../providers/contract.ts';
-import type { AddressMode } from '../types.ts';
+import type { AddressMode } from '../common/types.ts';
 
 /** Pods the host network runs on every node without a pool address. */
 export const hostNetworkPods = 2;

@@ -9,9 +9,9 @@
  * highest priority wins, ties going to the first name in alphabetical order.
  */
 import { z } from 'zod';
-import { cloudIdPattern } from '../cloud/ids.ts';
+import { cloudIdPattern } from '../config/ids.ts';
 import type { PoolSettings } from '../pool/manager.ts';
-import { ipTargetsTakePrecedence } from '../pool/targets.ts';
+import { ipTargetsTakePrecedence } from '../config/targets.ts';
 import { labelSelectorSchema, selectorMatches } from './label-selector.ts';
 import { configAnnotation, zoneLabel, type NodeInfo, type NodeNetworkConfigObject } from './resources.ts';
 

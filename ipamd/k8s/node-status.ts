@@ -11,9 +11,9 @@
  */
 import type { CloudName, InstanceLimits, InstanceMetadata } from '../../providers/contract.ts';
 import type { InventoryInterface } from '../datastore/store.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../common/logger.ts';
 import type { PoolStatus } from '../pool/manager.ts';
-import type { PoolTargets } from '../types.ts';
+import type { PoolTargets } from '../common/types.ts';
 import type { KubeApi, KubeApiError, KubeObject } from './client.ts';
 import { computeMaxPods } from './max-pods.ts';
 import { apiGroup, apiVersion, nodeNetworkKind } from './resources.ts';

@@ -16,7 +16,7 @@
  * for good on the first error that is not a 410 (no retry, no backoff), and
  * has no notion of a cache that is out of date.
  */
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { KubeApiError, type Collection, type WatchHandle } from './client.ts';
 
 export interface ReflectorTiming {

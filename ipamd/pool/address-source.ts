@@ -5,8 +5,8 @@
  * errors. The pool manager's state and its plan runs stay behind this seam.
  */
 import { NoFreeAddressError, type AddressStore, type Allocation } from '../datastore/store.ts';
-import type { Logger } from '../logger.ts';
-import type { AllocationKey, ExhaustionLimit } from '../types.ts';
+import type { Logger } from '../common/logger.ts';
+import type { AllocationKey, ExhaustionLimit } from '../common/types.ts';
 import type { PoolManager } from './manager.ts';
 
 /** The pod an address is for, as the store records it. */

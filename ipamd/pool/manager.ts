@@ -2,12 +2,12 @@ import type { AddressRequest, CloudInterface, InstanceLimits, InstanceMetadata, 
 import { CloudError, isCloudError } from '../../providers/errors.ts';
 import type { AddressStore, InventoryInterface } from '../datastore/store.ts';
 import type { HostNetwork } from '../dataplane/host-network.ts';
-import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Logger } from '../common/logger.ts';
+import type { Metrics } from '../common/metrics.ts';
 import type { PoolConfig } from '../config/groups.ts';
-import type { ExhaustionLimit, PlanStep, PoolTargets } from '../types.ts';
+import type { ExhaustionLimit, PlanStep, PoolTargets } from '../common/types.ts';
 import { planPool } from './policy.ts';
-import { CoalescedRun } from '../coalesced-run.ts';
+import { CoalescedRun } from '../common/coalesced-run.ts';
 
 export interface PoolManagerOptions {
   provider: NodeProvider;

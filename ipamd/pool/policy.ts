@@ -36,8 +36,8 @@
  *   shrinks, and never shrinks into a state the grow rule would undo.
  */
 import type { AddressRequest } from '../../providers/contract.ts';
-import type { AddressMode, ExhaustionLimit, InterfaceUsage, Plan, PlanStep, PolicyInput } from '../types.ts';
-import { ipTargetsTakePrecedence } from './targets.ts';
+import type { AddressMode, ExhaustionLimit, InterfaceUsage, Plan, PlanStep, PolicyInput } from '../common/types.ts';
+import { ipTargetsTakePrecedence } from '../config/targets.ts';
 
 type Rule =
   | { kind: 'ip-targets'; warm: number; minimum: number }

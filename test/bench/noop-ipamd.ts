@@ -6,7 +6,7 @@
  * argv[2] is the socket path; prints one JSON line when listening.
  */
 import { startApiServer } from '../../ipamd/api/server.ts';
-import { silentLogger } from '../../ipamd/logger.ts';
+import { silentLogger } from '../../ipamd/common/logger.ts';
 import { FakeIpamService } from '../fakes/ipam-service.ts';
 
 await startApiServer({ socketPath: process.argv[2] ?? '', service: new FakeIpamService(), logger: silentLogger });

@@ -14,7 +14,7 @@ import { ClusterRoleBinding, type IClusterRoleBinding } from 'kubernetes-models/
 import { ServiceAccount, type IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
-import { configVariables, loadConfig } from '../../ipamd/config.ts';
+import { configVariables, loadConfig } from '../../ipamd/config/index.ts';
 import { configDefault, overlays, portOf, readRepoFile, render, renderDirectory, repoRoot, type Overlay, type RenderedObject } from './render.ts';
 
 const namespace = 'kube-system';

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { configVariables } from '../../ipamd/config.ts';
+import { configVariables } from '../../ipamd/config/index.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

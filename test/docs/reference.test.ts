@@ -4,7 +4,7 @@
  * command is documented in the README or a docs page.
  */
 import { expect, it } from 'vitest';
-import { configVariables } from '../../ipamd/config.ts';
+import { configVariables } from '../../ipamd/config/index.ts';
 import { documentationPages, readPage, tableRow } from './pages.ts';
 
 it('documents every configuration variable ipamd reads, with its default', () => {

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { IpamError } from '../../wire/errors.ts';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../ipamd/api/server.ts';
-import { silentLogger } from '../../ipamd/logger.ts';
+import { silentLogger } from '../../ipamd/common/logger.ts';
 import { FakeIpamService } from './ipam-service.ts';
 import { removeDir, tempDir } from './temp-dir.ts';
 

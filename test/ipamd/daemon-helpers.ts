@@ -4,7 +4,7 @@
  */
 import { callIpamd } from '../../wire/client.ts';
 import type { AddResult } from '../../wire/protocol.ts';
-import type { AllocationKey } from '../../ipamd/types.ts';
+import type { AllocationKey } from '../../ipamd/common/types.ts';
 import type { NetworkInterface } from '../../emulator/cloud/model/cloud.ts';
 import { afterEach } from 'vitest';
 import { startIpamdWorld, waitFor, type IpamdWorld } from './harness.ts';

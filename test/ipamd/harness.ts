@@ -7,9 +7,9 @@ import { buildTopology, type Topology } from '../../emulator/cloud/topology.ts';
 import { createCallGate } from '../../ipamd/cloud/call-gate.ts';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../ipamd/daemon.ts';
 import { noHostNetwork, noPodNetwork } from '../fakes/networks.ts';
-import { silentLogger } from '../../ipamd/logger.ts';
-import { Metrics } from '../../ipamd/metrics.ts';
-import type { PoolTargets } from '../../ipamd/types.ts';
+import { silentLogger } from '../../ipamd/common/logger.ts';
+import { Metrics } from '../../ipamd/common/metrics.ts';
+import type { PoolTargets } from '../../ipamd/common/types.ts';
 import type { ApiConfig, DataPlaneConfig, PoolConfig } from '../../ipamd/config/groups.ts';
 import type { RealismInput } from '../../emulator/cloud/realism/settings.ts';
 

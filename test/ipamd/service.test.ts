@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '../../ipamd/api/server.ts';
 import { AddressStore } from '../../ipamd/datastore/store.ts';
 import { noPodNetwork } from '../fakes/networks.ts';
-import { silentLogger } from '../../ipamd/logger.ts';
+import { silentLogger } from '../../ipamd/common/logger.ts';
 import { PoolAddressSource, type AddressSource } from '../../ipamd/pool/address-source.ts';
 import { primaryInterface, ScriptedPool } from './fixtures/pool.ts';
 import { NodeIpamService } from '../../ipamd/service.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudInterface } from '../../../providers/contract.ts';
 import { cleanLeakedInterfaces, type LeakCleanupOptions } from '../../../ipamd/cloud/leaks.ts';
-import { createLogger } from '../../../ipamd/logger.ts';
+import { createLogger } from '../../../ipamd/common/logger.ts';
 import { ownedTags } from '../../../ipamd/pool/manager.ts';
 
 const hourAgo = new Date(Date.now() - 3_600_000).toISOString();

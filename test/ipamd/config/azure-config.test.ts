@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../ipamd/config.ts';
+import { ConfigError, loadConfig } from '../../../ipamd/config/index.ts';
 
 function problems(env: Record<string, string>): ConfigError {
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configVariables, loadConfig, type IpamdConfig } from '../../../ipamd/config.ts';
+import { ConfigError, configVariables, loadConfig, type IpamdConfig } from '../../../ipamd/config/index.ts';
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
   try {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AddressStore, NoFreeAddressError, type InventoryInterface, type StoreOptions } from '../../../ipamd/datastore/store.ts';
-import type { AllocationKey } from '../../../ipamd/types.ts';
+import type { AllocationKey } from '../../../ipamd/common/types.ts';
 import { inventoryInterface, useOpened, useTempDirs } from './helpers.ts';
 import { fileSink, type JournalSink } from '../../../ipamd/datastore/journal.ts';
 

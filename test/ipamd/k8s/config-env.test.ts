@@ -1,9 +1,9 @@
 /**
- * The integration's mode from the environment (read in ipamd/config.ts
+ * The integration's mode from the environment (read in ipamd/config/
  * only): standalone, a kubeconfig, or the pod's service account.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../ipamd/config.ts';
+import { ConfigError, loadConfig } from '../../../ipamd/config/index.ts';
 import { loadKubeConfig } from '../../../ipamd/k8s/client.ts';
 
 describe('Kubernetes integration configuration', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKubeApi, loadKubeConfig } from '../../../ipamd/k8s/client.ts';
 import { EventRecorder } from '../../../ipamd/k8s/events.ts';
-import { silentLogger } from '../../../ipamd/logger.ts';
+import { silentLogger } from '../../../ipamd/common/logger.ts';
 import { addPod, failure } from '../daemon-helpers.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
 import { eventsFor, nodeName, nodeNetwork, useK8sWorld, waitFor } from './helpers.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, expect } from 'vitest';
 import type { KubernetesOptions } from '../../../ipamd/k8s/integration.ts';
 import { rbacUsage } from '../../../ipamd/k8s/rbac-usage.ts';
-import type { PoolTargets } from '../../../ipamd/types.ts';
+import type { PoolTargets } from '../../../ipamd/common/types.ts';
 import { startIpamdWorld, waitFor, type DaemonOverrides, type IpamdWorld } from '../harness.ts';
 import { FakeApiServer, usedPermissions, type FakeApiServerOptions, type KubeObject, type RecordedRequest } from './fake-apiserver.ts';
 

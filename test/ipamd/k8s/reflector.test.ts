@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createKubeApi, loadKubeConfig } from '../../../ipamd/k8s/client.ts';
 import { Reflector } from '../../../ipamd/k8s/reflector.ts';
 import { podKey, projectPod, type PodInfo } from '../../../ipamd/k8s/resources.ts';
-import { silentLogger } from '../../../ipamd/logger.ts';
+import { silentLogger } from '../../../ipamd/common/logger.ts';
 import { waitFor } from '../harness.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
 import { nodeName, podObject } from './helpers.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AddressStore } from '../../../ipamd/datastore/store.ts';
-import { silentLogger } from '../../../ipamd/logger.ts';
+import { silentLogger } from '../../../ipamd/common/logger.ts';
 import { PoolAddressSource } from '../../../ipamd/pool/address-source.ts';
 import { primaryInterface, ScriptedPool } from '../fixtures/pool.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planPool } from '../../../ipamd/pool/policy.ts';
-import type { InterfaceUsage, PolicyInput } from '../../../ipamd/types.ts';
+import type { InterfaceUsage, PolicyInput } from '../../../ipamd/common/types.ts';
 
 /** m5.large: 9 pod addresses per interface. */
 function iface(deviceIndex: number, states: Array<'free' | 'assigned' | 'cooling'>): InterfaceUsage {

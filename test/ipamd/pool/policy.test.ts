@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planPool } from '../../../ipamd/pool/policy.ts';
-import type { InterfaceUsage, Plan, PlanStep, PolicyInput, PolicyLimits, PolicySubnet, PoolTargets } from '../../../ipamd/types.ts';
+import type { InterfaceUsage, Plan, PlanStep, PolicyInput, PolicyLimits, PolicySubnet, PoolTargets } from '../../../ipamd/common/types.ts';
 
 // Instance types of AWS's worked examples (EC2 limits: interfaces, IPv4 addresses per interface).
 const t3small: PolicyLimits = { maxInterfaces: 3, ipv4PerInterface: 4, supportsPrefixes: true, prefixLength: 28, hotAttach: true, maxAddressesOnCreate: 3 };

@@ -12,13 +12,13 @@
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { z } from 'zod';
-import type { CloudName } from '../providers/contract.ts';
-import type { IpamdConfig, KubernetesConfig, KubernetesConnection } from './config/groups.ts';
-import { specs, type Parsed, type SpecValue, type Specs } from './config/variables.ts';
-import { crossFieldWarnings } from './config/warnings.ts';
+import type { CloudName } from '../../providers/contract.ts';
+import type { IpamdConfig, KubernetesConfig, KubernetesConnection } from './groups.ts';
+import { specs, type Parsed, type SpecValue, type Specs } from './variables.ts';
+import { crossFieldWarnings } from './warnings.ts';
 
-export type * from './config/groups.ts';
-export { configVariables, type ConfigVariable } from './config/variables.ts';
+export type * from './groups.ts';
+export { configVariables, type ConfigVariable } from './variables.ts';
 
 export interface ConfigProblem {
   variable: string;

@@ -2,8 +2,8 @@
  * Shared vocabulary of ipamd: the pool as the policy sees it, the plan the
  * policy returns, and the requests the plugin-facing API serves.
  */
-import type { AddressRequest, InstanceLimits } from '../providers/contract.ts';
-import type { AllocationKey, ExhaustionLimit } from '../wire/protocol.ts';
+import type { AddressRequest, InstanceLimits } from '../../providers/contract.ts';
+import type { AllocationKey, ExhaustionLimit } from '../../wire/protocol.ts';
 
 export type { AllocationKey, ExhaustionLimit };
 
