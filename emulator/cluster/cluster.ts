@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run as runCommand, type CommandResult, type RunOptions } from '../../lib/command.ts';
 import { callIpamd } from '../../wire/client.ts';
 import { conflistName } from '../../ipamd/cni-config.ts';
 import { daemonNodeFlags } from '../../ipamd/node-flags.ts';
@@ -25,32 +26,14 @@ export const root = fileURLToPath(new URL('../..', import.meta.url));
 export const distDir = join(root, 'dist');
 export const referencePluginDir = '/usr/lib/cni';
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+export type RunResult = CommandResult;
+
+/** A command of the harness: stdin empty unless given (some read it), killed after 30 s unless told otherwise. */
+export function run(file: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return runCommand(file, args, { input: options.input ?? '', timeoutMs: options.timeoutMs ?? 30_000 });
 }
 
-export function run(file: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    // A command that does not read its input closes the pipe early: that is no error.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-  });
-}
-
-export const inNetns = (ns: string, argv: string[], options?: { input?: string; timeoutMs?: number }): Promise<RunResult> => run('ip', ['netns', 'exec', ns, ...argv], options);
+export const inNetns = (ns: string, argv: string[], options?: RunOptions): Promise<RunResult> => run('ip', ['netns', 'exec', ns, ...argv], options);
 
 export interface Pod {
   name: string;
