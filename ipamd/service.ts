@@ -24,8 +24,8 @@ export interface ServiceOptions {
  * signal aborted) allocates nothing.
  *
  * Locking is the API server's: one request per container at a time. A wait
- * for growth holds only its own container's turn (a DEL of the same container
- * must not overtake its ADD), so other containers' requests go on meanwhile.
+ * for growth gives that lock up (no request waits behind a cloud round trip)
+ * and allocates nothing if a DEL of the same attachment ran meanwhile.
  */
 export class NodeIpamService implements IpamService {
   constructor(private readonly options: ServiceOptions) {}
@@ -36,6 +36,7 @@ export class NodeIpamService implements IpamService {
       netns: params.netns,
       ...(params.pod ? { pod: params.pod } : {}),
       ...(ctx ? { signal: ctx.signal } : {}),
+      ...(ctx?.unlocked ? { unlocked: ctx.unlocked } : {}),
       waitMs: this.options.growWaitMs ?? 3000,
     });
     switch (answer.kind) {

@@ -171,6 +171,13 @@ export interface RequestContext {
    * service may stop early when that is safe.
    */
   signal: AbortSignal;
+  /**
+   * Runs `wait` without this request's container lock, so that other requests
+   * for the container run meanwhile, and takes the lock back before
+   * returning. `overtaken`: a DEL of the same attachment ran during the wait,
+   * so an ADD must allocate nothing. Absent where the request holds no lock.
+   */
+  unlocked?<T>(wait: () => Promise<T>): Promise<{ value: T } | { overtaken: true }>;
 }
 
 /**

@@ -54,6 +54,29 @@ export class KeyedLock {
     }
   }
 
+  /**
+   * Run `fn` holding `key`. `fn` may give the key up for a while through
+   * `unheld(wait)`, which takes it back (behind whoever queued meanwhile)
+   * before returning: a long wait then blocks nobody.
+   */
+  async runPausable<T>(key: string, fn: (unheld: <W>(wait: () => Promise<W>) => Promise<W>) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let release: Release | undefined = await this.acquire(key, signal);
+    const unheld = async <W>(wait: () => Promise<W>): Promise<W> => {
+      release?.();
+      release = undefined;
+      try {
+        return await wait();
+      } finally {
+        release = await this.acquire(key, signal);
+      }
+    };
+    try {
+      return await fn(unheld);
+    } finally {
+      release?.();
+    }
+  }
+
   /** Run `fn` while no key is held. */
   async runExclusive<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const release = await this.acquireExclusive(signal);

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { KeyedLock, LockAbortedError } from './keyed-lock.ts';
 import { IpamError, isServerErrorCode } from '../../wire/errors.ts';
-import { MAX_LINE_BYTES, type IpamService, type Request, type RequestContext, type Response, type WireError } from '../../wire/protocol.ts';
+import { MAX_LINE_BYTES, type AllocationKey, type IpamService, type Request, type RequestContext, type Response, type WireError } from '../../wire/protocol.ts';
 import { parseRequest } from './validation.ts';
 
 /** The subset of pino's logger the server uses. */
@@ -130,6 +130,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   await clearStaleSocket(socketPath);
 
   const lock = new KeyedLock();
+  /** ADDs waiting without their container's lock, by attachment: a DEL of it marks them overtaken. */
+  const parkedAdds = new Map<string, Set<{ overtaken: boolean }>>();
   const connections = new Set<ConnState>();
   const pending = new Set<Pending>();
   let closing = false;
@@ -171,6 +173,26 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return { code: 'internal', message: GENERIC_INTERNAL };
   }
 
+  const attachmentOf = (key: AllocationKey): string => `${key.network}\u0000${key.containerId}\u0000${key.ifName}`;
+
+  /** Lets an ADD wait (for the pool to grow) without holding its container's lock; see RequestContext.unlocked. */
+  function parkingFor(request: Request, unheld: <W>(wait: () => Promise<W>) => Promise<W>): RequestContext['unlocked'] {
+    if (request.op !== 'add') return undefined;
+    const attachment = attachmentOf((request as Request<'add'>).params.key);
+    return async (wait) => {
+      const parked = { overtaken: false };
+      const set = parkedAdds.get(attachment) ?? new Set();
+      parkedAdds.set(attachment, set.add(parked));
+      try {
+        const value = await unheld(wait);
+        return parked.overtaken ? { overtaken: true } : { value };
+      } finally {
+        set.delete(parked);
+        if (set.size === 0) parkedAdds.delete(attachment);
+      }
+    };
+  }
+
   function containerOf(request: Request): string | undefined {
     switch (request.op) {
       case 'add':
@@ -186,9 +208,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     switch (request.op) {
       case 'add':
         return service.add((request as Request<'add'>).params, ctx);
-      case 'del':
-        await service.del((request as Request<'del'>).params, ctx);
+      case 'del': {
+        const params = (request as Request<'del'>).params;
+        for (const parked of parkedAdds.get(attachmentOf(params.key)) ?? []) parked.overtaken = true;
+        await service.del(params, ctx);
         return {};
+      }
       case 'check':
         return service.check((request as Request<'check'>).params, ctx);
       case 'status':
@@ -242,10 +267,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       abort.abort(new Error('request timed out'));
     }, requestTimeoutMs);
 
-    const ctx: RequestContext = { signal: abort.signal };
-    const work = async (): Promise<unknown> => {
+    const work = async (unheld?: <W>(wait: () => Promise<W>) => Promise<W>): Promise<unknown> => {
       entry.started = true;
-      return invoke(request, ctx);
+      const unlocked = unheld ? parkingFor(request, unheld) : undefined;
+      return invoke(request, { signal: abort.signal, ...(unlocked ? { unlocked } : {}) });
     };
 
     conn.inFlight++;
@@ -254,8 +279,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       try {
         let result: unknown;
         if (request.op === 'status') result = await work();
-        else if (request.op === 'gc') result = await lock.runExclusive(work, abort.signal);
-        else result = await lock.run(containerId as string, work, abort.signal);
+        else if (request.op === 'gc') result = await lock.runExclusive(() => work(), abort.signal);
+        else result = await lock.runPausable(containerId as string, work, abort.signal);
         answer({ id: request.id, ok: true, result });
       } catch (err) {
         if (err instanceof LockAbortedError) {

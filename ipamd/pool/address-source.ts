@@ -7,6 +7,7 @@
 import { NoFreeAddressError, type AddressStore, type Allocation } from '../datastore/store.ts';
 import type { Logger } from '../common/logger.ts';
 import type { AllocationKey, ExhaustionLimit } from '../common/types.ts';
+import type { RequestContext } from '../../wire/protocol.ts';
 import type { PoolManager } from './manager.ts';
 
 /** The pod an address is for, as the store records it. */
@@ -30,6 +31,8 @@ export interface AddressWanted {
   signal?: AbortSignal;
   /** Longest wait for the pool to grow when nothing is free. */
   waitMs: number;
+  /** Waits without the request's container lock (the server's); without it the wait holds the lock. */
+  unlocked?: RequestContext['unlocked'];
 }
 
 export interface AddressSource {
@@ -48,8 +51,10 @@ export type GrowingPool = Pick<PoolManager, 'status' | 'reconcile'>;
 
 /**
  * The pool manager's store as an address source. A wait for growth holds no
- * lock of its own: it waits for the plan run that covers it (coalesced with
- * one under way), bounded by the wait and the request's signal.
+ * lock: it gives up the request's container lock (`unlocked`), waits for the
+ * plan run that covers it (coalesced with one under way), bounded by the wait
+ * and the request's signal, and allocates nothing when a DEL of the same
+ * attachment ran meanwhile.
  */
 export class PoolAddressSource implements AddressSource {
   private topUpScheduled = false;
@@ -69,8 +74,10 @@ export class PoolAddressSource implements AddressSource {
     const exhausted = this.exhausted();
     if (exhausted) return exhausted;
     // Not exhausted: the pool is growing. Wait for one plan run, then try once more.
-    const waited = await this.waitForGrowth(wanted.waitMs, wanted.signal);
-    if (waited === 'aborted') return abandoned(wanted.signal);
+    const grow = (): Promise<'grown' | 'waited' | 'aborted'> => this.waitForGrowth(wanted.waitMs, wanted.signal);
+    const waited = wanted.unlocked ? await wanted.unlocked(grow) : { value: await grow() };
+    if ('overtaken' in waited) return { kind: 'abandoned', reason: 'a DEL of the same attachment ran while it waited for the pool' };
+    if (waited.value === 'aborted') return abandoned(wanted.signal);
     const second = await this.allocate(key, extra, wanted.signal);
     if (second.kind !== 'none-free') return second;
     return this.exhausted() ?? { kind: 'still-growing', detail: second.reason };

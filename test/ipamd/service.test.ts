@@ -88,6 +88,36 @@ describe('NodeIpamService and its address source', () => {
     expect((await callIpamd(socketPath, 'add', addParams('b'), { timeoutMs: 2000 })).ip).toBe('10.0.0.11');
   });
 
+  it("an add waiting for growth gives its container's lock up: a DEL of it runs at once, and the add then allocates nothing", async () => {
+    const pool = new ScriptedPool();
+    const { store, socketPath } = await serve((s) => {
+      s.replaceInventory([primaryInterface([])]);
+      return new PoolAddressSource({ store: s, pool, logger: silentLogger });
+    });
+    const add = failureOf(callIpamd(socketPath, 'add', addParams('a'), { timeoutMs: 5000 }));
+    while (pool.runs === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Held behind the add before: it would have waited for the whole growth.
+    await callIpamd(socketPath, 'del', { key: key('a') }, { timeoutMs: 1000 });
+    pool.completeRuns(() => store.replaceInventory([primaryInterface(['10.0.0.11'])]));
+    expect(await add).toMatchObject({ code: 'busy' });
+    expect(store.allocations()).toEqual([]);
+  });
+
+  it('an add that waited for growth with nothing in between takes its address once the pool has grown', async () => {
+    const pool = new ScriptedPool();
+    const { store, socketPath } = await serve((s) => {
+      s.replaceInventory([primaryInterface([])]);
+      return new PoolAddressSource({ store: s, pool, logger: silentLogger });
+    });
+    const add = callIpamd(socketPath, 'add', addParams('a'), { timeoutMs: 5000 });
+    while (pool.runs === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // A gc (which needs every container's lock) is not held up by the waiting add either.
+    expect(await callIpamd(socketPath, 'gc', { network: 'vpc-cni', validAttachments: [] }, { timeoutMs: 1000 })).toEqual({ released: 0 });
+    pool.completeRuns(() => store.replaceInventory([primaryInterface(['10.0.0.11'])]));
+    expect((await add).ip).toBe('10.0.0.11');
+    expect(store.allocations().map((a) => a.key.containerId)).toEqual(['a']);
+  });
+
   it('an exhausted pool answers exhausted with its limit', async () => {
     const pool = new ScriptedPool();
     pool.status.exhausted = { limit: 'subnet-addresses', message: 'subnet-1 has no free address' };

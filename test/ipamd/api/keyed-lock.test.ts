@@ -22,6 +22,31 @@ function gated(log: string[], name: string): { fn: () => Promise<string>; finish
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('KeyedLock', () => {
+  it('lets a holder give its key up while it waits, and take it back behind whoever came meanwhile', async () => {
+    const lock = new KeyedLock();
+    const log: string[] = [];
+    const waiting = gated(log, 'wait');
+    const other = gated(log, 'other');
+    const paused = lock.runPausable('a', async (unheld) => {
+      log.push('first holds a');
+      await unheld(waiting.fn);
+      log.push('first holds a again');
+    });
+    await tick();
+    const second = lock.run('a', other.fn);
+    await tick();
+    // The key is free while the first waits: the second runs at once.
+    expect(log).toEqual(['first holds a', 'start wait', 'start other']);
+    waiting.finish();
+    await tick();
+    // The first takes the key back only after the second is done with it.
+    expect(log).toEqual(['first holds a', 'start wait', 'start other', 'end wait']);
+    other.finish();
+    await Promise.all([paused, second]);
+    expect(log).toEqual(['first holds a', 'start wait', 'start other', 'end wait', 'end other', 'first holds a again']);
+    expect(lock.waitingFor('a')).toBe(0);
+  });
+
   it('runs one key at a time, FIFO, and different keys in parallel', async () => {
     const lock = new KeyedLock();
     const log: string[] = [];
