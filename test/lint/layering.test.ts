@@ -3,6 +3,8 @@
  * `npm run lint` reports import-x/no-restricted-paths on such a file.
  */
 import { ESLint } from 'eslint';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -18,15 +20,18 @@ describe('the layering rule', () => {
   it.each([
     ['ipamd/probe.ts', "import { startEmulator } from '../emulator/cloud/emulator.ts';", 'daemon -> emulator'],
     ['ipamd/probe.ts', "import { add } from '../cni/commands.ts';", 'daemon -> plugin'],
-    ['cni/probe.ts', "import { loadConfig } from '../ipamd/config.ts';", 'plugin -> daemon'],
+    ['cni/probe.ts', "import { loadConfig } from '../ipamd/config/index.ts';", 'plugin -> daemon'],
     ['cni/probe.ts', "import { parseCidr } from '../lib/ipv4.ts';", 'plugin -> lib'],
-    ['wire/probe.ts', "import type { PoolTargets } from '../ipamd/types.ts';", 'wire -> daemon'],
+    ['wire/probe.ts', "import type { PoolTargets } from '../ipamd/common/types.ts';", 'wire -> daemon'],
     ['providers/aws/probe.ts', "import type { PoolTargets } from '../../ipamd/common/types.ts';", 'adapter -> daemon'],
     ['emulator/cloud/probe.ts', "import { loadConfig } from '../../ipamd/config/index.ts';", 'emulator -> daemon'],
     ['emulator/cloud/probe.ts', "import { AwsProvider } from '../../providers/aws/provider.ts';", 'emulator -> adapter'],
     ['emulator/cloud/probe.ts', "import { startCluster } from '../cluster/cluster.ts';", 'cloud -> cluster'],
     ['lib/probe.ts', "import type { CloudName } from '../providers/contract.ts';", 'lib -> providers'],
   ])('%s: %s is refused (%s)', async (file, source) => {
+    // The rule judges only imports that resolve: a probe of a moved file would pass for nothing.
+    const target = /from '([^']+)'/.exec(source)?.[1] ?? '';
+    expect(existsSync(join(root, dirname(file), target)), `${target} exists`).toBe(true);
     expect(await layeringErrors(file, `${source}\nexport {};\n`)).toHaveLength(1);
   });
 
