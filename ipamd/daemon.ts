@@ -12,6 +12,8 @@ import type { Logger } from './common/logger.ts';
 import { instrumentService, type Metrics } from './common/metrics.ts';
 import { OPS } from '../wire/protocol.ts';
 import { PoolManager } from './pool/manager.ts';
+import { IntentLog } from './pool/intents.ts';
+import { CoalescedRun } from './common/coalesced-run.ts';
 import { NodeIpamService } from './service.ts';
 import type { ApiConfig, DataPlaneConfig, EndpointsConfig, PoolConfig } from './config/groups.ts';
 import { PoolAddressSource } from './pool/address-source.ts';
@@ -65,6 +67,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   });
   if (skippedRecords > 0) logger.warn({ skippedRecords }, 'ignored unreadable journal records (a write torn by a crash)');
   const restored = store.allocations().length;
+  const intents = await IntentLog.open(join(options.stateDir, 'intents'));
   let kubernetes: KubernetesIntegration | undefined;
   const pool = new PoolManager({
     onCloudError: (err) => kubernetes?.cloudError(err),
@@ -76,11 +79,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     config: poolConfig,
     mtu: dataPlane.mtu,
     now,
+    intents,
   });
   const timers: NodeJS.Timeout[] = [];
   const endpoints: HttpEndpoint[] = [];
   let api: { close(): Promise<void> } | undefined;
   const stop = async (): Promise<void> => {
+    pool.stop();
     for (const timer of timers) clearInterval(timer);
     await api?.close();
     await kubernetes?.stop();
@@ -119,15 +124,20 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     const addresses = new PoolAddressSource({ store, pool, logger });
     const service = new NodeIpamService({ store, addresses, logger, podNetwork: options.podNetwork, mtu: dataPlane.mtu });
     const pendingDir = apiConfig.pendingDir ?? join(options.stateDir, 'pending-del');
-    const finishPending = (): Promise<void> =>
+    // One pass at a time: a pass over many records may outlast the timer's period.
+    const finishPending = new CoalescedRun(() =>
       finishPendingReleases(pendingDir, service, logger)
         .then(() => undefined)
-        .catch((err: Error) => logger.warn({ err: err.message }, 'pending releases failed'));
-    await finishPending();
+        .catch((err: Error) => logger.warn({ err: err.message }, 'pending releases failed')),
+    );
     // With Kubernetes, a failed add also leaves an Event on its pod (recorded in the background).
     const served = kubernetes ? kubernetes.wrapService(service) : service;
     api = await startApiServer({ socketPath: apiConfig.socketPath, service: instrumentService(served, metrics, OPS), logger });
     kubernetes?.serve(service);
+    // After the socket serves: releases recorded while ipamd was down are finished in the background
+    // (their addresses stay allocated until then, so none is handed out twice), and the pool may shrink.
+    void finishPending.run();
+    pool.serve();
     let conflistPath: string | undefined;
     const publishWhenReady = async (): Promise<void> => {
       if (conflistPath || !apiConfig.cniConfDir || !addresses.ready) return;
@@ -144,7 +154,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       await pool.reconcile().catch((err: Error) => logger.warn({ err: err.message }, 'pool check failed'));
       await publishWhenReady().catch((err: Error) => logger.error({ err: err.message }, 'writing the conflist failed'));
     });
-    every(5000, finishPending);
+    every(5000, () => finishPending.run());
     every(poolConfig.resyncIntervalMs, async () => {
       try {
         await pool.resync();

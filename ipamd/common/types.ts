@@ -23,6 +23,8 @@ export interface InterfaceUsage {
   ips: Array<{ ip: string; state: AddressState }>;
   /** Delegated prefixes (prefix mode) and how many of their addresses are taken. */
   prefixes: Array<{ prefix: string; size: number; assigned: number; cooling: number }>;
+  /** Slots the cloud shows taken by addresses ipamd does not use (yet): a late assign it re-read after a limit answer. */
+  reservedSlots?: number;
 }
 
 export interface PoolTargets {

@@ -74,6 +74,8 @@ export interface PoolConfig {
   attachTimeoutMs?: number;
   /** Changes younger than this are not undone by a resync that does not see them yet (default 60 s). */
   consistencyGraceMs?: number;
+  /** Between two sweeps for interfaces tagged with this node and left detached (default 60 s; one right after serving). */
+  ownInterfaceSweepMs?: number;
 }
 
 /** Where the plugin meets ipamd: the socket, and the conflist that tells the runtime to use the plugin. */

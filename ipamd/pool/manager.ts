@@ -8,6 +8,12 @@ import type { PoolConfig } from '../config/groups.ts';
 import type { ExhaustionLimit, PlanStep, PoolTargets } from '../common/types.ts';
 import { planPool } from './policy.ts';
 import { CoalescedRun } from '../common/coalesced-run.ts';
+import { IntentLog, type Intent, type RecordedIntent } from './intents.ts';
+import { deleteDetachedOwnInterfaces } from '../cloud/leaks.ts';
+import { ownedTags } from '../common/owned-tags.ts';
+import { randomUUID } from 'node:crypto';
+
+export { ownedTags };
 
 export interface PoolManagerOptions {
   provider: NodeProvider;
@@ -23,6 +29,8 @@ export interface PoolManagerOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Told of every failed cloud call of a plan (the Kubernetes integration turns permission errors into node events). */
   onCloudError?: (error: CloudError) => void;
+  /** Where cloud mutations in flight are recorded (the daemon's state directory); default: in memory only. */
+  intents?: IntentLog;
 }
 
 /** What a node-group configuration may change while ipamd runs; the address mode is fixed at start. */
@@ -43,14 +51,9 @@ export interface PoolStatus {
   pendingInterfaces: number;
 }
 
-/** Tags every interface ipamd creates carries; leak cleanup finds them by these. */
-export const ownedTags = {
-  cluster: 'vpc-cni.io/cluster',
-  node: 'vpc-cni.io/node',
-  createdAt: 'vpc-cni.io/created-at',
-} as const;
-
 const subnetCacheMs = 30_000;
+/** How old the cloud API's view of the instance's device indexes may be when a plan creates an interface. */
+const cloudViewMaxAgeMs = 1000;
 
 function toInventory(meta: MetadataInterface, primaryMac: string): InventoryInterface {
   return {
@@ -84,6 +87,18 @@ export class PoolManager {
   /** When ipamd attached the interfaces it created, by interface id. */
   private readonly createdAt = new Map<string, number>();
   private lastShrinkAt = -Infinity;
+  private readonly intents: IntentLog;
+  /** Until the socket serves, plans only grow: nothing is given back, nothing settled or swept (see `serve`). */
+  private serving = false;
+  private stopped = false;
+  /** Device indexes the cloud API last showed in use on this instance, in any attachment state. */
+  private cloudDeviceIndexes: number[] = [];
+  private cloudViewAt = -Infinity;
+  /** Interfaces whose attach is in flight, being waited for. */
+  private readonly adopting = new Set<string>();
+  /** Slots the cloud showed taken on an interface by addresses ipamd does not use yet (a late assign of a predecessor). */
+  private readonly reservedSlots = new Map<string, number>();
+  private lastOwnSweepAt = -Infinity;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   status: PoolStatus = { ready: false, subnets: [], pendingInterfaces: 0 };
@@ -95,6 +110,7 @@ export class PoolManager {
     this.current = { targets: { ...targets }, podSubnetIds: [...podSubnetIds], podSecurityGroupIds: [...podSecurityGroupIds] };
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.intents = options.intents ?? IntentLog.inMemory();
   }
 
   get instance(): InstanceMetadata | undefined {
@@ -138,8 +154,108 @@ export class PoolManager {
     if (this.current.targets.mode === 'prefixes' && !this.limits.supportsPrefixes) {
       throw new CloudError({ kind: 'invalid-request', code: 'PrefixUnsupported', message: `ENABLE_PREFIX_DELEGATION=true but instance type ${this.metadata.instanceType} does not support prefix delegation` });
     }
+    const inherited = this.intents.outstanding();
+    if (inherited.length > 0) this.options.logger.warn({ intents: inherited.map((entry) => entry.intent) }, 'cloud calls of a predecessor may still be in flight: their addresses stay out of the pool until settled');
     await this.adoptInterfaces(this.metadata);
+    // Create and assign intents are done with once the cloud's view has been read: what they did shows there.
+    for (const entry of inherited) if (entry.intent.kind === 'create-interface' || entry.intent.kind === 'assign') await this.intents.remove(entry.id);
+    await this.readCloudView().catch((err: unknown) => this.recordCloudError(err, undefined));
     await this.reconcile();
+  }
+
+  /**
+   * The socket serves: from now on plans may also give back (shrink), finish
+   * the releases and deletes a predecessor left, and delete interfaces this
+   * node left detached. Start only grew, so none of that delayed readiness.
+   */
+  serve(): void {
+    this.serving = true;
+    this.reconcile().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'pool plan after serving failed'));
+  }
+
+  /** No cloud call leaves after this; the ones in flight leave their intents on record, as a killed process does. */
+  stop(): void {
+    this.stopped = true;
+    this.intents.close();
+  }
+
+  /**
+   * Addresses and interfaces that a release or delete in flight (ours or a
+   * predecessor's), or one settled within the consistency grace, is taking
+   * away: the views of the cloud may still show them, the pool never takes them.
+   */
+  private held(): { addresses: Set<string>; interfaces: Set<string> } {
+    const horizon = this.now() - this.consistencyGraceMs;
+    const addresses = new Set<string>();
+    const interfaces = new Set<string>();
+    for (const entry of this.intents.list()) {
+      if (entry.settledAt !== undefined && entry.settledAt <= horizon) continue;
+      if (entry.intent.kind === 'release') for (const address of [...entry.intent.ips, ...entry.intent.prefixes]) addresses.add(address);
+      if (entry.intent.kind === 'delete-interface') interfaces.add(entry.intent.interfaceId);
+    }
+    return { addresses, interfaces };
+  }
+
+  private get consistencyGraceMs(): number {
+    return this.options.config.consistencyGraceMs ?? 60_000;
+  }
+
+  /** The inventory without what releases and deletes are taking away. */
+  private withoutHeld(inventory: InventoryInterface[]): InventoryInterface[] {
+    const held = this.held();
+    return inventory
+      .filter((nic) => !held.interfaces.has(nic.interfaceId))
+      .map((nic) => ({ ...nic, ips: nic.ips.filter((ip) => !held.addresses.has(ip)), prefixes: nic.prefixes.filter((prefix) => !held.addresses.has(prefix)) }));
+  }
+
+  /**
+   * Reads this instance's interfaces from the cloud API, not the metadata
+   * service: device indexes held in any attachment state (attaching,
+   * detaching) count as used, and an interface of ours whose attach is in
+   * flight is adopted (waited for) instead of being ignored.
+   */
+  private async readCloudView(): Promise<CloudInterface[]> {
+    const metadata = this.metadata;
+    if (!metadata) return [];
+    const view = await this.options.provider.describeInstanceInterfaces(metadata.instanceId);
+    this.cloudViewAt = this.now();
+    const mine = view.filter((nic) => nic.attachment?.instanceId === metadata.instanceId && nic.attachment.status !== 'detached');
+    this.cloudDeviceIndexes = mine.map((nic) => nic.attachment?.deviceIndex ?? 0);
+    const held = this.held();
+    const known = new Set(this.options.store.interfaces().map((nic) => nic.interfaceId));
+    for (const nic of mine) {
+      const ours = nic.tags[ownedTags.node] === metadata.instanceId;
+      if (!ours || known.has(nic.interfaceId) || held.interfaces.has(nic.interfaceId) || this.adopting.has(nic.interfaceId)) continue;
+      if (nic.attachment?.status !== 'attaching' && nic.attachment?.status !== 'attached') continue;
+      this.adopt(nic);
+    }
+    return view;
+  }
+
+  /** Waits (in the background) for an interface whose attach is in flight, then takes it into the inventory. */
+  private adopt(nic: CloudInterface): void {
+    this.adopting.add(nic.interfaceId);
+    this.pendingInterfaces++;
+    this.options.logger.info({ interfaceId: nic.interfaceId, status: nic.attachment?.status }, 'adopting an interface of this node whose attach is in flight');
+    void this.waitForAttachment(nic)
+      .then(async (attached) => {
+        if (this.stopped || this.held().interfaces.has(attached.interfaceId)) return;
+        if (this.options.store.interfaces().some((other) => other.interfaceId === attached.interfaceId)) return;
+        await this.configureHost(attached);
+        this.options.store.replaceInventory([...this.options.store.interfaces(), ...this.withoutHeld([attached])]);
+        this.touch([attached.interfaceId]);
+        this.changedSinceView();
+      })
+      .catch((err: Error) => this.options.logger.warn({ interfaceId: nic.interfaceId, err: err.message }, 'an adopted interface did not attach'))
+      .finally(() => {
+        this.adopting.delete(nic.interfaceId);
+        this.pendingInterfaces--;
+      });
+  }
+
+  /** The cloud view of device indexes is out of date after a change of our own. */
+  private changedSinceView(): void {
+    this.cloudViewAt = -Infinity;
   }
 
   /** Runs a plan now (coalesced with one already running). */
@@ -157,13 +273,15 @@ export class PoolManager {
     for (const [id, at] of this.recentChanges) if (at <= now - grace) this.recentChanges.delete(id);
     const current = new Map(this.options.store.interfaces().map((nic) => [nic.interfaceId, nic]));
     const next: InventoryInterface[] = [];
+    // Metadata shows what the late assigns showed: the slots they held are counted anew.
+    this.reservedSlots.clear();
     for (const meta of metadata.interfaces) {
       const seen = toInventory(meta, metadata.primaryMac);
       const known = current.get(meta.interfaceId);
       current.delete(meta.interfaceId);
       if (!known) {
-        // An interface we just deleted may still show; do not adopt it again.
-        if (fresh(meta.interfaceId)) continue;
+        // An interface we just deleted may still show; do not adopt it again. One being adopted is waited for.
+        if (fresh(meta.interfaceId) || this.adopting.has(meta.interfaceId) || this.held().interfaces.has(meta.interfaceId)) continue;
         await this.configureHost(seen);
         next.push(seen);
         continue;
@@ -176,14 +294,16 @@ export class PoolManager {
       next.push({ ...seen, ips: merge(known.ips, seen.ips), prefixes: merge(known.prefixes, seen.prefixes) });
     }
     for (const missing of current.values()) if (fresh(missing.interfaceId)) next.push(missing);
-    this.options.store.replaceInventory(next);
+    // Filtered at the moment of the swap: a release or delete that began while this resync awaited counts.
+    this.options.store.replaceInventory(this.withoutHeld(next));
     for (const orphan of this.options.store.orphans()) {
       this.options.logger.error({ ip: orphan.ip, containerId: orphan.key.containerId }, 'an allocated address is no longer on any interface of this node');
     }
   }
 
   private async adoptInterfaces(metadata: InstanceMetadata): Promise<void> {
-    const inventory = metadata.interfaces.map((meta) => toInventory(meta, metadata.primaryMac));
+    // The metadata service is not the truth yet: a predecessor's release or delete may not show in it.
+    const inventory = this.withoutHeld(metadata.interfaces.map((meta) => toInventory(meta, metadata.primaryMac)));
     for (const nic of inventory) if (!nic.isPrimary) await this.configureHost(nic);
     this.options.store.replaceInventory(inventory);
   }
@@ -195,46 +315,176 @@ export class PoolManager {
 
   private async runOnce(): Promise<void> {
     const limits = this.limits;
-    if (!limits) return;
-    const interfaces = this.options.store.usage();
+    if (!limits || this.stopped) return;
+    if (this.serving) {
+      await this.settleIntents();
+      await this.sweepOwnDetached();
+    }
+    // A limit answer or a stale device index makes one more plan, from a fresh read of the cloud.
+    for (let attempt = 0; attempt < 3 && !this.stopped; attempt++) {
+      if ((await this.planAndExecute(limits, attempt)) === 'done') break;
+    }
+    this.status.pendingInterfaces = this.pendingInterfaces;
+    this.options.metrics.setPool(this.options.store, this.options.store.interfaces().length);
+  }
+
+  private async planAndExecute(limits: InstanceLimits, attempt: number): Promise<'done' | 'again'> {
     const now = this.now();
     const minAge = this.options.config.minInterfaceAgeMs ?? 60_000;
     for (const [id, at] of this.createdAt) if (at <= now - minAge) this.createdAt.delete(id);
+    const subnets = await this.subnetsForPlan();
     const plan = planPool({
-      allowShrink: now - this.lastShrinkAt >= (this.options.config.shrinkIntervalMs ?? 30_000),
+      allowShrink: this.serving && now - this.lastShrinkAt >= (this.options.config.shrinkIntervalMs ?? 30_000),
       protectedInterfaceIds: [...this.createdAt.keys()],
-      interfaces,
+      interfaces: this.options.store.usage().map((nic) => ({ ...nic, reservedSlots: this.reservedSlots.get(nic.interfaceId) ?? 0 })),
       targets: this.current.targets,
       limits,
-      ...(await this.subnetsForPlan()),
+      ...subnets,
       pendingInterfaces: this.pendingInterfaces,
-      usedDeviceIndexes: this.options.store.interfaces().map((nic) => nic.deviceIndex),
+      usedDeviceIndexes: [...this.options.store.interfaces().map((nic) => nic.deviceIndex), ...this.cloudDeviceIndexes],
     });
+    const creates = plan.steps.some((step) => step.kind === 'create-interface');
+    const blockedByInterfaces = plan.exhausted?.limit === 'interfaces-per-instance' || plan.exhausted?.limit === 'max-eni';
+    // Device indexes come from the cloud API, read again before an interface is created or the count declared full.
+    if ((creates || blockedByInterfaces) && this.cloudViewAt < now - cloudViewMaxAgeMs && attempt < 2) {
+      try {
+        await this.readCloudView();
+        return 'again';
+      } catch (err) {
+        this.recordCloudError(err, undefined);
+        if (creates) return 'done';
+      }
+    }
     this.status.lastPlan = plan.reason;
     if (plan.steps.length > 0) this.options.logger.info({ plan: plan.steps, short: plan.short, excess: plan.excess }, `pool plan: ${plan.reason}`);
     this.status.exhausted = plan.exhausted;
     this.options.metrics.setExhausted(plan.exhausted?.limit);
     if (plan.steps.some((step) => step.kind === 'release' || step.kind === 'delete-interface')) this.lastShrinkAt = now;
+    let again = false;
     for (const step of plan.steps) {
+      if (this.stopped) break;
       try {
         await this.execute(step);
       } catch (err) {
-        this.recordCloudError(err, step);
+        // An interface fuller than the inventory says (a predecessor's assign that landed late): read it from the cloud and plan again.
+        const fuller = step.kind === 'assign' && isCloudError(err, 'limit-exceeded') && err.limit !== 'interfaces-per-instance' && attempt < 2;
+        this.recordCloudError(err, step, fuller);
+        if (fuller) again = await this.rereadInterface(step.interfaceId).catch((readErr: unknown) => (this.recordCloudError(readErr, step), false));
         if (isCloudError(err, 'subnet-full')) this.subnets = undefined;
         break;
       }
     }
-    this.status.ready = this.options.store.totalAddresses() > 0 || plan.exhausted !== undefined;
-    this.status.pendingInterfaces = this.pendingInterfaces;
-    this.options.metrics.setPool(this.options.store, this.options.store.interfaces().length);
+    this.status.ready = this.options.store.totalAddresses() > 0 || plan.exhausted !== undefined || this.status.exhausted !== undefined;
+    return again ? 'again' : 'done';
   }
 
-  private recordCloudError(err: unknown, step: PlanStep): void {
+  /**
+   * Takes what the cloud API shows on an interface that refused more
+   * addresses: addresses no release of ours is taking away join the pool,
+   * the others still count as taken slots. True when there is news to plan on.
+   */
+  private async rereadInterface(interfaceId: string): Promise<boolean> {
+    const view = await this.readCloudView();
+    const inCloud = view.find((nic) => nic.interfaceId === interfaceId);
+    const known = this.options.store.interfaces().find((nic) => nic.interfaceId === interfaceId);
+    if (!inCloud || !known) return false;
+    const held = this.held();
+    const newIps = inCloud.secondaryIps.filter((ip) => !known.ips.includes(ip));
+    const newPrefixes = inCloud.prefixes.filter((prefix) => !known.prefixes.includes(prefix));
+    const usable = (address: string): boolean => !held.addresses.has(address) && !this.fresh(address);
+    const reserved = [...newIps, ...newPrefixes].filter((address) => !usable(address)).length;
+    this.reservedSlots.set(interfaceId, reserved);
+    this.options.logger.info({ interfaceId, newIps, newPrefixes, reserved }, 'an assign hit the limit: the interface re-read from the cloud');
+    this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: [...nic.ips, ...newIps.filter(usable)], prefixes: [...nic.prefixes, ...newPrefixes.filter(usable)] }));
+    return newIps.length + newPrefixes.length > 0;
+  }
+
+  private fresh(id: string): boolean {
+    return (this.recentChanges.get(id) ?? -Infinity) > this.now() - this.consistencyGraceMs;
+  }
+
+  /**
+   * Finishes the releases and deletes on record that are not settled: a
+   * predecessor's (killed with the call in flight) or one of ours whose
+   * answer left the outcome open. Re-issuing makes the end state certain
+   * whatever the old call does; "not there any more" means done. Their
+   * addresses never went back into the pool meanwhile.
+   */
+  private async settleIntents(): Promise<void> {
+    await this.intents.expire(this.now(), this.consistencyGraceMs);
+    const open = this.intents.outstanding();
+    const releases = open.filter((entry) => entry.intent.kind === 'release');
+    const view = releases.length > 0 ? await this.readCloudView().catch((err: unknown) => (this.recordCloudError(err, undefined), undefined)) : undefined;
+    for (const entry of open) {
+      if (this.stopped) return;
+      try {
+        if (entry.intent.kind === 'release' && view) await this.finishRelease(entry, entry.intent, view);
+        if (entry.intent.kind === 'delete-interface') {
+          await this.options.provider.deleteInterface(entry.intent.interfaceId);
+          await this.intents.settle(entry.id, this.now());
+          this.changedSinceView();
+          this.options.logger.info({ interfaceId: entry.intent.interfaceId }, 'finished an interface delete left in flight');
+        }
+      } catch (err) {
+        this.recordCloudError(err, undefined);
+      }
+    }
+  }
+
+  private async finishRelease(entry: RecordedIntent, intent: Extract<Intent, { kind: 'release' }>, view: CloudInterface[]): Promise<void> {
+    const nic = view.find((candidate) => candidate.interfaceId === intent.interfaceId);
+    const ips = nic ? intent.ips.filter((ip) => nic.secondaryIps.includes(ip)) : [];
+    const prefixes = nic ? intent.prefixes.filter((prefix) => nic.prefixes.includes(prefix)) : [];
+    if (ips.length > 0 || prefixes.length > 0) await this.options.provider.releaseAddresses(intent.interfaceId, { ips, prefixes });
+    await this.intents.settle(entry.id, this.now());
+    this.options.logger.info({ interfaceId: intent.interfaceId, released: [...ips, ...prefixes], alreadyGone: intent.ips.length + intent.prefixes.length - ips.length - prefixes.length }, 'finished a release left in flight');
+  }
+
+  /**
+   * Deletes the interfaces tagged with this node that are detached: what a
+   * kill between create and attach, or detach and delete, leaves. They are
+   * ours for sure once no operation of ours is under way, which holds here:
+   * plans run one at a time and this runs inside one. Other nodes' leftovers
+   * are the cluster sweep's (cloud/leaks.ts).
+   */
+  private async sweepOwnDetached(): Promise<void> {
+    const metadata = this.metadata;
+    const interval = this.options.config.ownInterfaceSweepMs ?? 60_000;
+    if (!metadata || this.now() - this.lastOwnSweepAt < interval) return;
+    this.lastOwnSweepAt = this.now();
+    const keep = (interfaceId: string): boolean =>
+      this.adopting.has(interfaceId) || this.fresh(interfaceId) || this.options.store.interfaces().some((nic) => nic.interfaceId === interfaceId);
+    try {
+      const deleted = await deleteDetachedOwnInterfaces({
+        provider: this.options.provider,
+        clusterName: this.options.config.clusterName,
+        instanceId: metadata.instanceId,
+        keep,
+        deleteInterface: (interfaceId) => this.underIntent({ kind: 'delete-interface', interfaceId }, () => this.options.provider.deleteInterface(interfaceId)),
+        logger: this.options.logger,
+      });
+      if (deleted.length > 0) this.subnets = undefined;
+    } catch (err) {
+      this.recordCloudError(err, undefined);
+    }
+  }
+
+  /** Runs a cloud mutation under a durable intent, settled when the call answered; an error leaves it open for `settleIntents`. */
+  private async underIntent<T>(intent: Intent, call: () => Promise<T>): Promise<T> {
+    if (this.stopped) throw new Error('ipamd is stopping');
+    const entry = await this.intents.begin(intent, this.now());
+    const result = await call();
+    await this.intents.settle(entry.id, this.now());
+    return result;
+  }
+
+  /** `confirming`: the error is being checked against the cloud, so it declares no exhaustion yet. */
+  private recordCloudError(err: unknown, step: PlanStep | undefined, confirming = false): void {
     const cloud = isCloudError(err) ? err : undefined;
     this.status.lastCloudError = { code: cloud?.code ?? 'Error', kind: cloud?.kind ?? 'internal', message: (err as Error).message, at: this.now() };
     this.options.logger.warn({ step, code: cloud?.code, kind: cloud?.kind, err: (err as Error).message }, 'pool step failed');
     if (cloud) this.options.onCloudError?.(cloud);
-    if (cloud && (cloud.kind === 'limit-exceeded' || cloud.kind === 'subnet-full')) {
+    if (cloud && !confirming && (cloud.kind === 'limit-exceeded' || cloud.kind === 'subnet-full')) {
       const limit: ExhaustionLimit = cloud.kind === 'subnet-full' ? 'subnet-addresses' : cloud.limit === 'interfaces-per-instance' ? 'interfaces-per-instance' : 'addresses-per-interface';
       this.status.exhausted = { limit, message: `the cloud refused to add addresses: ${cloud.code}: ${cloud.message}` };
       this.options.metrics.setExhausted(limit);
@@ -295,34 +545,58 @@ export class PoolManager {
   }
 
   private async assign(interfaceId: string, request: AddressRequest): Promise<void> {
-    const added = await this.options.provider.assignAddresses(interfaceId, request);
+    const added = await this.underIntent({ kind: 'assign', interfaceId }, () => this.options.provider.assignAddresses(interfaceId, request));
+    await this.forgetReleased([...added.ips, ...added.prefixes]);
     this.touch([...added.ips, ...added.prefixes]);
+    this.reservedSlots.delete(interfaceId);
     // A resync may have seen them already: add each once.
     this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: [...new Set([...nic.ips, ...added.ips])], prefixes: [...new Set([...nic.prefixes, ...added.prefixes])] }));
+  }
+
+  /**
+   * The cloud just handed these addresses to us: any release on record that
+   * names them has landed for sure (they were free to hand out), so it must
+   * neither keep them out of the pool nor be re-issued over them.
+   */
+  private async forgetReleased(addresses: string[]): Promise<void> {
+    for (const entry of this.intents.list()) {
+      if (entry.intent.kind !== 'release') continue;
+      const { ips, prefixes } = entry.intent;
+      if (!ips.some((ip) => addresses.includes(ip)) && !prefixes.some((prefix) => addresses.includes(prefix))) continue;
+      const rest = { ...entry.intent, ips: ips.filter((ip) => !addresses.includes(ip)), prefixes: prefixes.filter((prefix) => !addresses.includes(prefix)) };
+      if (rest.ips.length + rest.prefixes.length === 0) await this.intents.remove(entry.id);
+      else await this.intents.update(entry.id, rest);
+    }
   }
 
   private async createInterface(subnetId: string, deviceIndex: number, request: AddressRequest): Promise<void> {
     const metadata = this.metadata;
     if (!metadata) return;
     this.pendingInterfaces++;
+    this.changedSinceView();
+    const token = randomUUID();
     try {
-      const created = await this.options.provider.createInterface({
-        instanceId: metadata.instanceId,
-        subnetId,
-        securityGroupIds: this.current.podSecurityGroupIds,
-        deviceIndex,
-        addresses: request,
-        description: `vpc-cni pod interface of ${this.options.config.nodeName ?? ''}`,
-        tags: {
-          ...this.options.config.extraTags,
-          [ownedTags.cluster]: this.options.config.clusterName,
-          [ownedTags.node]: metadata.instanceId,
-          [ownedTags.createdAt]: new Date(this.now()).toISOString(),
-        },
-      });
+      const created = await this.underIntent({ kind: 'create-interface', token, subnetId, deviceIndex }, () =>
+        this.options.provider.createInterface({
+          instanceId: metadata.instanceId,
+          subnetId,
+          securityGroupIds: this.current.podSecurityGroupIds,
+          deviceIndex,
+          addresses: request,
+          description: `vpc-cni pod interface of ${this.options.config.nodeName ?? ''}`,
+          tags: {
+            ...this.options.config.extraTags,
+            [ownedTags.cluster]: this.options.config.clusterName,
+            [ownedTags.node]: metadata.instanceId,
+            [ownedTags.createdAt]: new Date(this.now()).toISOString(),
+            [ownedTags.intent]: token,
+          },
+        }),
+      );
       this.touch([created.interfaceId, ...created.secondaryIps, ...created.prefixes]);
       this.createdAt.set(created.interfaceId, this.now());
       const attached = await this.waitForAttachment(created);
+      if (this.stopped) return;
       await this.configureHost(attached);
       this.options.store.replaceInventory([...this.options.store.interfaces(), attached]);
       this.subnets = undefined;
@@ -336,6 +610,7 @@ export class PoolManager {
     const deadline = this.now() + (this.options.config.attachTimeoutMs ?? 60_000);
     let delay = 20;
     for (;;) {
+      if (this.stopped) throw new Error('ipamd is stopping');
       const metadata = await this.options.provider.instanceMetadata();
       const seen = metadata.interfaces.find((nic) => nic.interfaceId === created.interfaceId);
       if (seen) {
@@ -351,6 +626,13 @@ export class PoolManager {
     }
   }
 
+  /**
+   * Releases free addresses under a durable intent. They leave the inventory
+   * first and never come back: a failed call is reconciled against the
+   * cloud by `settleIntents` (what the cloud no longer has is gone, what it
+   * still has is released again), never rolled back blindly, since the
+   * failure may be that part of it already happened.
+   */
   private async release(interfaceId: string, ips: string[], prefixes: string[]): Promise<void> {
     const usage = this.options.store.usage().find((nic) => nic.interfaceId === interfaceId);
     if (!usage) return;
@@ -358,36 +640,33 @@ export class PoolManager {
     const freeIps = ips.filter((ip) => usage.ips.some((entry) => entry.ip === ip && entry.state === 'free'));
     const freePrefixes = prefixes.filter((prefix) => usage.prefixes.some((entry) => entry.prefix === prefix && entry.assigned === 0 && entry.cooling === 0));
     if (freeIps.length === 0 && freePrefixes.length === 0) return;
-    // Out of the inventory first, so no add picks them while the call is in flight,
-    // and marked as our change, so no resync puts them back from metadata meanwhile.
+    if (this.stopped) return;
+    // Out of the inventory in the same tick as the intent counts, so no add picks them while the call is in flight.
+    const begun = this.intents.begin({ kind: 'release', interfaceId, ips: freeIps, prefixes: freePrefixes }, this.now());
     this.touch([...freeIps, ...freePrefixes]);
     this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: nic.ips.filter((ip) => !freeIps.includes(ip)), prefixes: nic.prefixes.filter((p) => !freePrefixes.includes(p)) }));
-    try {
-      await this.options.provider.releaseAddresses(interfaceId, { ips: freeIps, prefixes: freePrefixes });
-      this.touch([...freeIps, ...freePrefixes]);
-    } catch (err) {
-      this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: [...nic.ips, ...freeIps], prefixes: [...nic.prefixes, ...freePrefixes] }));
-      throw err;
-    }
+    const entry = await begun;
+    await this.options.provider.releaseAddresses(interfaceId, { ips: freeIps, prefixes: freePrefixes });
+    await this.intents.settle(entry.id, this.now());
+    this.touch([...freeIps, ...freePrefixes]);
   }
 
+  /** Deletes an idle interface under a durable intent; a failure leaves it out of the pool for `settleIntents` to finish. */
   private async deleteInterface(interfaceId: string): Promise<void> {
     const usage = this.options.store.usage().find((nic) => nic.interfaceId === interfaceId);
     const nic = this.options.store.interfaces().find((candidate) => candidate.interfaceId === interfaceId);
-    if (!usage || !nic || nic.isPrimary) return;
+    if (!usage || !nic || nic.isPrimary || this.stopped) return;
     const busy = usage.ips.some((entry) => entry.state !== 'free') || usage.prefixes.some((entry) => entry.assigned + entry.cooling > 0);
     if (busy) return;
-    // Marked as our change first, so no resync adopts it again from metadata while it is being deleted.
+    const begun = this.intents.begin({ kind: 'delete-interface', interfaceId }, this.now());
     this.touch([interfaceId, ...nic.ips, ...nic.prefixes]);
     this.options.store.replaceInventory(this.options.store.interfaces().filter((candidate) => candidate.interfaceId !== interfaceId));
-    try {
-      await this.options.host.removeInterface({ mac: nic.mac, deviceIndex: nic.deviceIndex, primaryIp: nic.primaryIp, subnetCidr: nic.subnetCidr, mtu: this.options.mtu });
-      await this.options.provider.deleteInterface(interfaceId);
-      this.touch([interfaceId, ...nic.ips, ...nic.prefixes]);
-      this.subnets = undefined;
-    } catch (err) {
-      this.options.store.replaceInventory([...this.options.store.interfaces(), nic]);
-      throw err;
-    }
+    this.changedSinceView();
+    const entry = await begun;
+    await this.options.host.removeInterface({ mac: nic.mac, deviceIndex: nic.deviceIndex, primaryIp: nic.primaryIp, subnetCidr: nic.subnetCidr, mtu: this.options.mtu });
+    await this.options.provider.deleteInterface(interfaceId);
+    await this.intents.settle(entry.id, this.now());
+    this.touch([interfaceId, ...nic.ips, ...nic.prefixes]);
+    this.subnets = undefined;
   }
 }

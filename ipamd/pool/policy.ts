@@ -139,7 +139,7 @@ function summarise(iface: InterfaceUsage, mode: AddressMode): SimInterface {
     deviceIndex: iface.deviceIndex,
     isPrimary: iface.isPrimary,
     subnetId: iface.subnetId,
-    slotsUsed: iface.ips.length + iface.prefixes.length,
+    slotsUsed: iface.ips.length + iface.prefixes.length + Math.max(0, iface.reservedSlots ?? 0),
     isNew: false,
     busy,
     freeIps,
