@@ -122,7 +122,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       });
     }
     const addresses = new PoolAddressSource({ store, pool, logger });
-    const service = new NodeIpamService({ store, addresses, logger, podNetwork: options.podNetwork, mtu: dataPlane.mtu });
+    const service = new NodeIpamService({ store, addresses, logger, podNetwork: options.podNetwork, mtu: dataPlane.mtu, subnetGateway: (cidr) => options.provider.subnetGateway(cidr) });
     const pendingDir = apiConfig.pendingDir ?? join(options.stateDir, 'pending-del');
     // One pass at a time: a pass over many records may outlast the timer's period.
     const finishPending = new CoalescedRun(() =>

@@ -1,7 +1,7 @@
 import { IpamError } from '../wire/errors.ts';
 import type { AddParams, AddResult, CheckParams, CheckResult, DelParams, GcParams, GcResult, IpamService, RequestContext, StatusResult } from '../wire/protocol.ts';
 import type { AddressStore } from './datastore/store.ts';
-import { podGateway, subnetGateway, type PodNetwork } from './dataplane/index.ts';
+import { podGateway, type PodNetwork } from './dataplane/index.ts';
 import type { Logger } from './common/logger.ts';
 import type { AddressSource } from './pool/address-source.ts';
 
@@ -13,6 +13,8 @@ export interface ServiceOptions {
   logger: Logger;
   podNetwork: PodNetwork;
   mtu: number;
+  /** The router of a subnet, by the cloud's rule (the provider's subnetGateway). */
+  subnetGateway: (subnetCidr: string) => string;
   /** How long an add may wait for the pool to grow before it gives up. */
   growWaitMs?: number;
 }
@@ -75,7 +77,7 @@ export class NodeIpamService implements IpamService {
       deviceIndex: nic.deviceIndex,
       mac: nic.mac,
       subnetCidr: nic.subnetCidr,
-      gateway: subnetGateway(nic.subnetCidr),
+      gateway: this.options.subnetGateway(nic.subnetCidr),
       hostInterface: links.hostInterface,
       podInterface: links.podInterface,
       mtu: this.options.mtu,

@@ -22,6 +22,12 @@ export function numberToIp(value: number): string {
   return Address4.fromBigInt(BigInt(value)).correctForm();
 }
 
+/** The address at `offset` in a CIDR block; a negative offset counts back from the end (-1: the last address). */
+export function addressAt(cidr: string, offset: number): string {
+  const { base, size } = parseCidr(cidr);
+  return numberToIp(base + (offset >= 0 ? offset : size + offset));
+}
+
 export function cidrContains(cidr: string, ip: string): boolean {
   const { base, size } = parseCidr(cidr);
   const value = ipToNumber(ip);

@@ -140,6 +140,12 @@ export interface NodeProvider {
 
   /** Interface and address limits of an instance type. */
   instanceLimits(instanceType: string): Promise<InstanceLimits>;
+  /**
+   * The subnet's router, the next hop of an interface in it: where each cloud
+   * puts it (EC2 and Azure: the second address; an ECS vSwitch: the third
+   * from the end, .253 in a /24).
+   */
+  subnetGateway(subnetCidr: string): string;
 
   /** Resync: the cloud's view of every interface attached to the instance. */
   describeInstanceInterfaces(instanceId: string): Promise<CloudInterface[]>;

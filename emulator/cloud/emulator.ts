@@ -14,9 +14,9 @@ import { MetadataEndpoint } from './faces/metadata/endpoint.ts';
 import type { MetadataService } from './faces/metadata/service.ts';
 import { jsonAnswer, readBody } from './http.ts';
 import { CloudModel, type Clock } from './model/cloud.ts';
-import { answerThrough, type CallRealism } from './pipeline.ts';
+import { answerThrough, type CallEvent, type CallRealism } from './pipeline.ts';
 import { FaultInjector } from './realism/faults.ts';
-import { realismSchema, type RealismInput, type RealismSettings } from './realism/settings.ts';
+import { callLatencyMs, realismSchema, type RealismInput, type RealismSettings } from './realism/settings.ts';
 import { Throttler } from './realism/throttle.ts';
 
 export interface EmulatorOptions {
@@ -31,6 +31,8 @@ export interface EmulatorOptions {
   /** Alibaba metadata in enforced hardened mode: GETs need a token (default: tokens optional). */
   alibabaMetadataTokensRequired?: boolean;
   clock?: Clock;
+  /** Random source of latency jitter and probabilistic faults (seed it for a reproducible run). */
+  random?: () => number;
 }
 
 export interface ListenOptions {
@@ -53,8 +55,9 @@ export class Emulator {
   /** Alibaba metadata refuses GETs without a token while this is set (enforced hardened mode). */
   alibabaMetadataTokensRequired: boolean;
   readonly model: CloudModel;
-  readonly faults = new FaultInjector();
+  readonly faults: FaultInjector;
   readonly throttler: Throttler;
+  private readonly callListeners = new Set<(event: CallEvent) => void>();
   private settings: RealismSettings;
   private readonly servers: Server[] = [];
   private socketPath: string | undefined;
@@ -65,12 +68,15 @@ export class Emulator {
 
   constructor(options: EmulatorOptions = {}) {
     const clock = options.clock ?? { now: () => Date.now() };
+    const random = options.random ?? Math.random;
+    this.faults = new FaultInjector(random);
     this.cloud = options.cloud ?? 'aws';
     this.alibabaMetadataTokensRequired = options.alibabaMetadataTokensRequired ?? false;
     this.settings = realismSchema.parse(options.realism ?? {});
     this.model = new CloudModel({
       catalog: options.catalog ?? mergeCatalogs(awsInstanceCatalog(), alibabaInstanceCatalog(), azureVmSizeCatalog()),
       clock,
+      cloud: this.cloud,
       // An Azure NIC holds up to 256 IP configurations, attached or not.
       ...(this.cloud === 'azure' ? { maxAddressesOnCreate: 255 } : {}),
     });
@@ -82,9 +88,12 @@ export class Emulator {
       remainingTokens: (key, bucket) => this.throttler.remaining(key, bucket),
     };
     this.callRealism = {
-      latencyMs: (action) => this.settings.latencyMs[action] ?? this.settings.defaultLatencyMs,
+      latencyMs: (action) => callLatencyMs(this.settings, action, random),
       throttler: this.throttler,
       faults: this.faults,
+      observe: (event) => {
+        for (const listener of this.callListeners) listener(event);
+      },
     };
     this.faces = [
       new MetadataEndpoint(this.metadataService(clock)),
@@ -105,6 +114,12 @@ export class Emulator {
       case 'alibaba':
         return alibabaMetadata(clock, () => this.alibabaMetadataTokensRequired);
     }
+  }
+
+  /** Hears every accepted API call as it arrives and as it is answered; returns the unsubscribe. */
+  onCall(listener: (event: CallEvent) => void): () => void {
+    this.callListeners.add(listener);
+    return () => this.callListeners.delete(listener);
   }
 
   get realism(): RealismSettings {

@@ -1,4 +1,4 @@
-import type { Face, FaceContext, FaceRequest, FaceResponse } from './faces/face.ts';
+import type { Face, FaceCall, FaceContext, FaceRequest, FaceResponse } from './faces/face.ts';
 import type { FaultInjector } from './realism/faults.ts';
 import type { Throttler } from './realism/throttle.ts';
 
@@ -7,7 +7,12 @@ export interface CallRealism {
   latencyMs(action: string): number;
   throttler: Throttler;
   faults: FaultInjector;
+  /** Hears each accepted call when it arrives and when it is answered (the torture times its kills by it). */
+  observe?(event: CallEvent): void;
 }
+
+/** An accepted API call: `received` before its latency, `answered` once it ran, was throttled or failed. */
+export type CallEvent = { action: string; stage: 'received' } | { action: string; stage: 'answered'; status: number };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -21,6 +26,13 @@ export async function answerThrough(face: Face, request: FaceRequest, context: F
   const outcome = await face.handle(request, context);
   if ('answer' in outcome) return outcome.answer;
   const { call } = outcome;
+  realism.observe?.({ action: call.action, stage: 'received' });
+  const response = await metered(call, realism);
+  realism.observe?.({ action: call.action, stage: 'answered', status: response.status });
+  return response;
+}
+
+async function metered(call: FaceCall, realism: CallRealism): Promise<FaceResponse> {
   const delay = realism.latencyMs(call.action);
   if (delay > 0) await sleep(delay);
   try {

@@ -1,6 +1,5 @@
 import { alreadyGone, ipBatch, type BatchLine } from '../../lib/iproute.ts';
 import { parseCidr } from '../../lib/ipv4.ts';
-import { subnetGateway } from './gateways.ts';
 import { interfaceRulePriority, routeTableFor } from './routing.ts';
 
 /**
@@ -15,6 +14,8 @@ export interface HostInterfaceSpec {
   deviceIndex: number;
   primaryIp: string;
   subnetCidr: string;
+  /** The subnet's router (where it sits is the cloud's rule: the provider says). */
+  gateway: string;
   mtu: number;
 }
 
@@ -51,7 +52,7 @@ export class IpRouteHostNetwork implements HostNetwork {
   async configureInterface(spec: HostInterfaceSpec): Promise<void> {
     const link = await linkByMac(spec.mac);
     const table = String(routeTableFor(spec.deviceIndex));
-    const gateway = subnetGateway(spec.subnetCidr);
+    const { gateway } = spec;
     const { prefixLength } = parseCidr(spec.subnetCidr);
     // Idempotent: clear what an earlier run may have left, then add.
     await ipBatch(clearLines(spec), { force: true });

@@ -310,7 +310,7 @@ export class PoolManager {
 
   private async configureHost(nic: InventoryInterface): Promise<void> {
     if (nic.isPrimary) return;
-    await this.options.host.configureInterface({ mac: nic.mac, deviceIndex: nic.deviceIndex, primaryIp: nic.primaryIp, subnetCidr: nic.subnetCidr, mtu: this.options.mtu });
+    await this.options.host.configureInterface({ mac: nic.mac, deviceIndex: nic.deviceIndex, primaryIp: nic.primaryIp, subnetCidr: nic.subnetCidr, gateway: this.options.provider.subnetGateway(nic.subnetCidr), mtu: this.options.mtu });
   }
 
   private async runOnce(): Promise<void> {
@@ -663,7 +663,7 @@ export class PoolManager {
     this.options.store.replaceInventory(this.options.store.interfaces().filter((candidate) => candidate.interfaceId !== interfaceId));
     this.changedSinceView();
     const entry = await begun;
-    await this.options.host.removeInterface({ mac: nic.mac, deviceIndex: nic.deviceIndex, primaryIp: nic.primaryIp, subnetCidr: nic.subnetCidr, mtu: this.options.mtu });
+    await this.options.host.removeInterface({ mac: nic.mac, deviceIndex: nic.deviceIndex, primaryIp: nic.primaryIp, subnetCidr: nic.subnetCidr, gateway: this.options.provider.subnetGateway(nic.subnetCidr), mtu: this.options.mtu });
     await this.options.provider.deleteInterface(interfaceId);
     await this.intents.settle(entry.id, this.now());
     this.touch([interfaceId, ...nic.ips, ...nic.prefixes]);

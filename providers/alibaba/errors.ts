@@ -4,9 +4,10 @@ import { classify, codeTable, mapSdkError, notFoundBySuffix, type ThrownShape } 
 /** ECS's error codes by what they mean. */
 const byCode = codeTable({
   'interfaces-per-instance': ['EniPerInstanceLimitExceeded'],
-  'addresses-per-interface': ['QuotaExceeded.PrivateIpAddress', 'MaxEniPrivateIpsCountExceeded', 'InvalidOperation.Ipv4CountExceeded'],
-  'account-quota': ['MaxEniCountExceeded', 'QuotaExceed.Eni'],
-  'subnet-addresses': ['InvalidVSwitchId.IpNotEnough'],
+  'addresses-per-interface': ['InvalidOperation.Ipv4CountExceeded'],
+  'account-quota': ['MaxEniCountExceeded'],
+  // QuotaExceeded.PrivateIpAddress: "Don't have enough private IPs in this switch" (not a per-ENI limit).
+  'subnet-addresses': ['InvalidVSwitchId.IpNotEnough', 'QuotaExceeded.PrivateIpAddress'],
   // Credentials and permissions; checked before the generic *.NotFound rule.
   unauthorized: [
     'InvalidAccessKeyId.NotFound',

@@ -1,3 +1,4 @@
+import { addressAt } from '../../lib/ipv4.ts';
 import type { AddressRequest, AssignedAddresses, CallWrapper, CloudInterface, CreateInterfaceRequest, InstanceLimits, InstanceMetadata, InterfaceStatus, MetadataInterface, NodeProvider, SecurityGroupInfo, SubnetInfo } from '../contract.ts';
 import { CloudError, isCloudError, unlessNotFound } from '../errors.ts';
 import { InstanceLimitsCache } from '../shared/limits-cache.ts';
@@ -147,6 +148,11 @@ export class AlibabaProvider implements NodeProvider {
       this.metadata.jsonList(`${base}ipv4-prefixes`),
     ]);
     return { mac: mac.toLowerCase(), interfaceId, subnetId, subnetCidr, primaryIp, secondaryIps: ips.filter((ip) => ip !== primaryIp), prefixes };
+  }
+
+  subnetGateway(subnetCidr: string): string {
+    // An ECS vSwitch's gateway is the third address from the end (route tables show `via x.x.x.253`).
+    return addressAt(subnetCidr, -3);
   }
 
   instanceLimits(instanceType: string): Promise<InstanceLimits> {

@@ -1,3 +1,4 @@
+import { addressAt } from '../../lib/ipv4.ts';
 import {
   AssignPrivateIpAddressesCommand,
   AttachNetworkInterfaceCommand,
@@ -142,6 +143,11 @@ export class AwsProvider implements NodeProvider {
     };
   }
 
+  subnetGateway(subnetCidr: string): string {
+    // EC2 reserves the subnet's second address for its router.
+    return addressAt(subnetCidr, 1);
+  }
+
   instanceLimits(instanceType: string): Promise<InstanceLimits> {
     return this.limits.get(instanceType);
   }
@@ -261,30 +267,42 @@ export class AwsProvider implements NodeProvider {
     );
   }
 
+  /**
+   * Deletes an interface, detaching it first when it is attached: EC2 refuses
+   * to delete an attached interface (InvalidParameterValue "Network interface
+   * '…' is currently in use."), so the attachment is looked at before the
+   * delete, and again whenever a delete is refused that way (reads lag writes).
+   */
   async deleteInterface(interfaceId: string): Promise<boolean> {
     const timeout = this.options.detachTimeoutMs ?? 30_000;
     const poller = new Poller({ intervalMs: this.options.pollIntervalMs ?? 100, timeoutMs: timeout });
     let detachRequested = false;
     for (;;) {
+      // Not seen is not proof of absence (a fresh interface may not show yet): the delete decides.
+      const attachment = (await this.describeOne(interfaceId))?.attachment;
+      if (attachment && attachment.status !== 'detaching' && !detachRequested) {
+        const attachmentId = attachment.attachmentId;
+        await unlessNotFound(this.api.call('DetachNetworkInterface', (ec2) => ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId }))));
+        detachRequested = true;
+      }
+      if (attachment) await this.waitUntilFree(interfaceId, poller, timeout);
       try {
         await this.api.call('DeleteNetworkInterface', (ec2) => ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: interfaceId })));
         return true;
       } catch (err) {
         if (isCloudError(err, 'not-found')) return false;
-        if (!(isCloudError(err) && err.code === 'InvalidNetworkInterface.InUse')) throw err;
+        if (!isAttachedRefusal(err)) throw err;
       }
-      if (!detachRequested) {
-        const attachmentId = await this.currentAttachmentId(interfaceId);
-        if (attachmentId) {
-          await unlessNotFound(this.api.call('DetachNetworkInterface', (ec2) => ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId }))));
-          detachRequested = true;
-        }
-      }
-      // Wait on the cheap read until the interface is free, instead of retrying the mutating delete.
-      await poller.until(() => this.interfaceStatus(interfaceId), (status) => status === undefined || status === 'available');
-      if (poller.expired) {
-        throw new CloudError({ kind: 'transient', code: 'DetachTimeout', message: `interface ${interfaceId} was still attached after ${timeout} ms`, operation: 'DeleteNetworkInterface' });
-      }
+      // Attached after all: wait on the cheap read, then look at the attachment again.
+      await this.waitUntilFree(interfaceId, poller, timeout);
+    }
+  }
+
+  /** Waits until the interface is free (or gone); throws DetachTimeout when the poller's budget is spent. */
+  private async waitUntilFree(interfaceId: string, poller: Poller, timeout: number): Promise<void> {
+    const outcome = await poller.until(() => this.interfaceStatus(interfaceId), (status) => status === undefined || status === 'available');
+    if (!outcome.met) {
+      throw new CloudError({ kind: 'transient', code: 'DetachTimeout', message: `interface ${interfaceId} was still attached after ${timeout} ms`, operation: 'DeleteNetworkInterface' });
     }
   }
 
@@ -292,11 +310,6 @@ export class AwsProvider implements NodeProvider {
     const output = await unlessNotFound(this.api.call('DescribeNetworkInterfaces', (ec2) => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [interfaceId] }))));
     const nic = output?.NetworkInterfaces?.[0];
     return nic ? toCloudInterface(nic) : undefined;
-  }
-
-  private async currentAttachmentId(interfaceId: string): Promise<string | undefined> {
-    const nic = await this.describeOne(interfaceId);
-    return nic?.attachment?.status === 'detaching' ? undefined : nic?.attachment?.attachmentId;
   }
 
   private async interfaceStatus(interfaceId: string): Promise<InterfaceStatus | undefined> {
@@ -364,4 +377,9 @@ export class AwsProvider implements NodeProvider {
   destroy(): void {
     this.client?.destroy();
   }
+}
+
+/** EC2's refusal to delete an attached interface: InvalidParameterValue "Network interface '…' is currently in use." */
+function isAttachedRefusal(err: unknown): boolean {
+  return isCloudError(err) && err.code === 'InvalidParameterValue' && /currently in use/i.test(err.message);
 }

@@ -1,3 +1,4 @@
+import { addressAt } from '../../lib/ipv4.ts';
 import { randomBytes } from 'node:crypto';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient, type NetworkInterface as ArmNic, type NetworkInterfaceIPConfiguration } from '@azure/arm-network';
@@ -217,6 +218,11 @@ export class AzureProvider implements NodeProvider {
     const cidrs = vnet.addressSpace?.addressPrefixes ?? [];
     this.vnetCidrs.set(vnetId.toLowerCase(), cidrs);
     return cidrs;
+  }
+
+  subnetGateway(subnetCidr: string): string {
+    // Azure's default gateway is the subnet's second address.
+    return addressAt(subnetCidr, 1);
   }
 
   instanceLimits(instanceType: string): Promise<InstanceLimits> {

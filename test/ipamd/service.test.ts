@@ -15,6 +15,7 @@ import { PoolAddressSource, type AddressSource } from '../../ipamd/pool/address-
 import { primaryInterface, ScriptedPool } from './fixtures/pool.ts';
 import { NodeIpamService } from '../../ipamd/service.ts';
 import { callIpamd } from '../../wire/client.ts';
+import { addressAt } from '../../lib/ipv4.ts';
 
 const key = (containerId: string) => ({ network: 'vpc-cni', containerId, ifName: 'eth0' });
 const addParams = (containerId: string) => ({ key: key(containerId), netns: `/var/run/netns/${containerId}` });
@@ -29,7 +30,7 @@ async function serve(makeSource: (store: AddressStore) => AddressSource, options
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const { store } = await AddressStore.open({ dir: join(dir, 'ipam'), mode: 'ips', cooldownMs: 0 });
   cleanups.push(() => store.close());
-  const service = new NodeIpamService({ store, addresses: makeSource(store), logger: silentLogger, podNetwork: noPodNetwork, mtu: 9001, growWaitMs: 5000 });
+  const service = new NodeIpamService({ store, addresses: makeSource(store), logger: silentLogger, podNetwork: noPodNetwork, mtu: 9001, subnetGateway: (cidr) => addressAt(cidr, 1), growWaitMs: 5000 });
   const socketPath = join(dir, 'ipamd.sock');
   const server: ApiServer = await startApiServer({ socketPath, service, logger: silentLogger, ...options });
   cleanups.push(() => server.close());

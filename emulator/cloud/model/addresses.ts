@@ -1,11 +1,15 @@
 import { ipToNumber, numberToIp, parseCidr } from '../../../lib/ipv4.ts';
+import { addressRules, type AddressRules } from './address-rules.ts';
 
 export { cidrContains, ipToNumber, numberToIp, parseCidr } from '../../../lib/ipv4.ts';
 
+/** Why a specific address or prefix could not be claimed. */
+export type ClaimRefusal = 'taken' | 'reserved' | 'outside';
+
 /**
- * The address space of one subnet: which addresses are handed out. Like AWS,
- * the network address, the next three (router, DNS, reserved) and the
- * broadcast address are never handed out.
+ * The address space of one subnet: which addresses are handed out. The
+ * cloud's rules say which addresses at either end are reserved and never
+ * handed out, and where the gateway sits.
  */
 export class SubnetAddressSpace {
   readonly base: number;
@@ -13,9 +17,14 @@ export class SubnetAddressSpace {
   readonly prefixLength: number;
   private readonly used: Uint8Array;
   private usedCount = 0;
-  private static readonly reservedLow = 4;
+  private readonly reservedLow: number;
+  private readonly reservedHigh: number;
+  private readonly gatewayOffset: number;
 
-  constructor(readonly cidr: string) {
+  constructor(
+    readonly cidr: string,
+    rules: Pick<AddressRules, 'reservedLow' | 'reservedHigh' | 'gatewayOffset'> = addressRules.aws,
+  ) {
     const parsed = parseCidr(cidr);
     if (parsed.prefixLength < 16 || parsed.prefixLength > 28) {
       throw new Error(`subnet size must be between /16 and /28: ${cidr}`);
@@ -23,17 +32,50 @@ export class SubnetAddressSpace {
     this.base = parsed.base;
     this.size = parsed.size;
     this.prefixLength = parsed.prefixLength;
+    this.reservedLow = rules.reservedLow;
+    this.reservedHigh = rules.reservedHigh;
+    this.gatewayOffset = rules.gatewayOffset(this.size);
     this.used = new Uint8Array(this.size);
-    for (let i = 0; i < SubnetAddressSpace.reservedLow; i++) this.used[i] = 1;
-    this.used[this.size - 1] = 1;
+    this.used.fill(1, 0, this.reservedLow);
+    this.used.fill(1, this.size - this.reservedHigh, this.size);
   }
 
   get gateway(): string {
-    return numberToIp(this.base + 1);
+    return numberToIp(this.base + this.gatewayOffset);
+  }
+
+  /** Addresses a fresh subnet can hand out. */
+  get usable(): number {
+    return this.size - this.reservedLow - this.reservedHigh;
   }
 
   get free(): number {
-    return this.size - SubnetAddressSpace.reservedLow - 1 - this.usedCount;
+    return this.usable - this.usedCount;
+  }
+
+  /** Why `ip` cannot be claimed now, or undefined when it can. */
+  refusal(ip: string): ClaimRefusal | undefined {
+    const offset = ipToNumber(ip) - this.base;
+    if (offset < 0 || offset >= this.size) return 'outside';
+    if (this.isReserved(offset)) return 'reserved';
+    return this.used[offset] === 0 ? undefined : 'taken';
+  }
+
+  /** Why `prefix` cannot be claimed now, or undefined when it can. */
+  prefixRefusal(prefix: string): ClaimRefusal | undefined {
+    const { base, size } = parseCidr(prefix);
+    const start = base - this.base;
+    if (start < 0 || start + size > this.size) return 'outside';
+    let refusal: ClaimRefusal | undefined;
+    for (let i = start; i < start + size; i++) {
+      if (this.isReserved(i)) return 'reserved';
+      if (this.used[i] !== 0) refusal = 'taken';
+    }
+    return refusal;
+  }
+
+  private isReserved(offset: number): boolean {
+    return offset < this.reservedLow || offset >= this.size - this.reservedHigh;
   }
 
   contains(ip: string): boolean {
@@ -96,7 +138,7 @@ export class SubnetAddressSpace {
 
   release(ip: string): void {
     const offset = ipToNumber(ip) - this.base;
-    if (offset >= SubnetAddressSpace.reservedLow && offset < this.size - 1 && this.used[offset] === 1) {
+    if (offset >= 0 && offset < this.size && !this.isReserved(offset) && this.used[offset] === 1) {
       this.used[offset] = 0;
       this.usedCount--;
     }

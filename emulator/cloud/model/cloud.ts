@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { SubnetAddressSpace, ipToNumber, parseCidr } from './addresses.ts';
-import type { InstanceCatalog, InstanceTypeInfo } from '../../../providers/catalogs/catalog.ts';
+import { SubnetAddressSpace, ipToNumber, parseCidr, type ClaimRefusal } from './addresses.ts';
+import type { CloudName, InstanceCatalog, InstanceTypeInfo } from '../../../providers/catalogs/catalog.ts';
+import { addressRules, defaultSecurityGroupName, type AddressRules } from './address-rules.ts';
 import { ModelError } from './errors.ts';
 import { RecordHistory } from './history.ts';
 
@@ -95,6 +96,8 @@ export interface Clock {
 
 export interface CloudModelOptions {
   catalog: InstanceCatalog;
+  /** Whose address rules subnets follow (reserved addresses, gateway, id formats); default aws. */
+  cloud?: CloudName;
   clock?: Clock;
   /** How long an attachment stays `attaching` (and detachment `detaching`). */
   attachDelayMs?: number;
@@ -130,8 +133,22 @@ export interface LaunchInterfaceInput {
 export interface AssignInput {
   ipCount?: number;
   ips?: string[];
+  /** Named `ips` another interface of the subnet holds as secondaries move to this one (EC2's AllowReassignment). */
+  allowReassignment?: boolean;
   prefixCount?: number;
   prefixes?: string[];
+}
+
+/** Why a named address (or prefix) cannot be had, as the model's error. */
+function claimError(refusal: ClaimRefusal, address: string, subnetId: string, cidr: string): ModelError {
+  switch (refusal) {
+    case 'taken':
+      return new ModelError('AddressInUse', `The specified address ${address} is already in use in subnet ${subnetId}.`);
+    case 'reserved':
+      return new ModelError('AddressReserved', `The address ${address} is in the reserved address range of subnet ${subnetId} (${cidr}).`);
+    case 'outside':
+      return new ModelError('AddressOutsideSubnet', `The address ${address} does not fall within the address range of subnet ${subnetId} (${cidr}).`);
+  }
 }
 
 /** A deep copy of plain data (objects, arrays, primitives): every read hands out its own, far cheaper than structuredClone. */
@@ -165,6 +182,7 @@ export class CloudModel {
   describeLagMs: number;
   readonly maxAddressesOnCreate: number;
   readonly prefixLength: number;
+  readonly rules: AddressRules;
 
   private readonly vpcs = new Map<string, Vpc>();
   private readonly subnets = new Map<string, Subnet>();
@@ -185,6 +203,7 @@ export class CloudModel {
     this.describeLagMs = options.describeLagMs ?? 0;
     this.maxAddressesOnCreate = options.maxAddressesOnCreate ?? 49;
     this.prefixLength = options.prefixLength ?? 28;
+    this.rules = addressRules[options.cloud ?? 'aws'];
   }
 
   observe(observer: CloudObserver): void {
@@ -203,6 +222,8 @@ export class CloudModel {
     for (const cidr of cidrs) this.validCidr(cidr);
     const vpc: Vpc = { id: this.newId('vpc'), region, cidrs: [...cidrs], tags: { ...tags } };
     this.vpcs.set(vpc.id, vpc);
+    // Every EC2 VPC comes with its `default` group; it is used where a call names none.
+    if (this.rules.defaultSecurityGroup) this.createSecurityGroup(vpc.id, defaultSecurityGroupName);
     return clone(vpc);
   }
 
@@ -225,11 +246,11 @@ export class CloudModel {
     }
     let space: SubnetAddressSpace;
     try {
-      space = new SubnetAddressSpace(cidr);
+      space = new SubnetAddressSpace(cidr, this.rules);
     } catch (err) {
       throw new ModelError('InvalidParameter', (err as Error).message);
     }
-    const subnet: Subnet = { id: this.newId('subnet'), vpcId, zone, cidr, gateway: space.gateway, tags: { ...tags } };
+    const subnet: Subnet = { id: this.newId(this.rules.subnetIdPrefix), vpcId, zone, cidr, gateway: space.gateway, tags: { ...tags } };
     this.subnets.set(subnet.id, subnet);
     this.spaces.set(subnet.id, space);
     return clone(subnet);
@@ -384,7 +405,9 @@ export class CloudModel {
     const nic = [...this.interfaces.values()].find((candidate) => candidate.attachment?.id === attachmentId);
     if (!nic || !nic.attachment) throw new ModelError('AttachmentNotFound', `attachment ${attachmentId} does not exist`);
     const attachment = nic.attachment;
-    if (attachment.deviceIndex === 0) throw new ModelError('InvalidParameter', 'the primary interface cannot be detached');
+    if (attachment.deviceIndex === 0) {
+      throw new ModelError('PrimaryInterfaceDetach', `The network interface at device index 0 and networkCard index ${attachment.networkCardIndex} cannot be detached.`);
+    }
     if (attachment.status === 'detaching') return;
     attachment.status = 'detaching';
     this.storeInterface(nic);
@@ -400,7 +423,7 @@ export class CloudModel {
 
   deleteInterface(interfaceId: string): void {
     const nic = this.nic(interfaceId);
-    if (nic.attachment) throw new ModelError('InterfaceInUse', `interface ${interfaceId} is attached to ${nic.attachment.instanceId}`);
+    if (nic.attachment) throw new ModelError('InterfaceAttached', `Network interface '${interfaceId}' is currently in use.`);
     this.removeInterface(nic);
   }
 
@@ -412,6 +435,7 @@ export class CloudModel {
     if (wantIps === 0 && wantPrefixes === 0) throw new ModelError('InvalidParameter', 'nothing to assign');
     if (wantPrefixes > 0) this.requirePrefixSupport(nic);
     this.checkAddressLimit(nic, wantIps + wantPrefixes);
+    if (input.allowReassignment) await this.reclaim(nic, input.ips ?? []);
     const change = this.take(space, nic.subnetId, input);
     nic.secondaryIps.push(...change.ips);
     nic.prefixes.push(...change.prefixes);
@@ -438,6 +462,35 @@ export class CloudModel {
     this.storeInterface(nic);
     const snapshot = copyInterface(nic);
     await Promise.all(this.observers.map((o) => o.addressesReleased(snapshot, { ips: [...change.ips], prefixes: [...change.prefixes] })));
+  }
+
+  /** Takes named secondary addresses back from the other interfaces of `nic`'s subnet that hold them, so they can move to `nic`. */
+  private async reclaim(nic: NetworkInterface, ips: string[]): Promise<void> {
+    for (const ip of ips) {
+      const holder = [...this.interfaces.values()].find((other) => other.id !== nic.id && other.subnetId === nic.subnetId && other.secondaryIps.includes(ip));
+      if (holder) await this.releaseAddresses(holder.id, { ips: [ip], prefixes: [] });
+    }
+  }
+
+  setDescription(interfaceId: string, description: string): void {
+    const nic = this.nic(interfaceId);
+    nic.description = description;
+    this.storeInterface(nic);
+  }
+
+  /** Replaces an interface's security groups: each must exist in the interface's VPC. */
+  setSecurityGroups(interfaceId: string, groupIds: string[]): void {
+    const nic = this.nic(interfaceId);
+    if (groupIds.length === 0) throw new ModelError('InvalidParameter', 'an interface needs at least one security group');
+    for (const groupId of groupIds) this.groupOfVpc(groupId, nic.vpcId);
+    nic.securityGroupIds = [...groupIds];
+    this.storeInterface(nic);
+  }
+
+  /** The VPC's `default` security group (EC2 VPCs have one from the start). */
+  defaultSecurityGroup(vpcId: string): SecurityGroup | undefined {
+    const group = [...this.groups.values()].find((candidate) => candidate.vpcId === vpcId && candidate.name === defaultSecurityGroupName);
+    return group ? clone(group) : undefined;
   }
 
   /** Replaces an interface's tags as a whole (an ARM PUT carries the full set). */
@@ -544,11 +597,7 @@ export class CloudModel {
     const subnet = this.subnet(input.subnetId);
     const space = this.space(subnet.id);
     if (input.securityGroupIds.length === 0 && !input.securityGroupsOptional) throw new ModelError('InvalidParameter', 'an interface needs at least one security group');
-    for (const groupId of input.securityGroupIds) {
-      const group = this.groups.get(groupId);
-      if (!group) throw new ModelError('SecurityGroupNotFound', `security group ${groupId} does not exist`);
-      if (group.vpcId !== subnet.vpcId) throw new ModelError('InvalidParameter', `security group ${groupId} belongs to another VPC`);
-    }
+    for (const groupId of input.securityGroupIds) this.groupOfVpc(groupId, subnet.vpcId);
     const secondaryCount = (input.secondaryIpCount ?? 0) + (input.secondaryIps?.length ?? 0);
     const prefixCount = input.prefixCount ?? 0;
     if (secondaryCount + prefixCount > this.maxAddressesOnCreate) {
@@ -557,7 +606,9 @@ export class CloudModel {
     let primaryIp: string;
     if (input.primaryIp) {
       this.validIp(input.primaryIp);
-      if (!space.claim(input.primaryIp)) throw new ModelError('AddressInUse', `address ${input.primaryIp} is in use or outside ${subnet.cidr}`);
+      const refusal = space.refusal(input.primaryIp);
+      if (refusal) throw claimError(refusal, input.primaryIp, subnet.id, subnet.cidr);
+      space.claim(input.primaryIp);
       primaryIp = input.primaryIp;
     } else {
       const [taken] = space.allocate(1) ?? [];
@@ -603,17 +654,21 @@ export class CloudModel {
       for (const prefix of prefixes) space.releasePrefix(prefix);
     };
     for (const ip of input.ips ?? []) {
-      if (!space.claim(ip)) {
+      const refusal = space.refusal(ip);
+      if (refusal) {
         undo();
-        throw new ModelError('AddressInUse', `address ${ip} is in use or outside subnet ${subnetId}`);
+        throw claimError(refusal, ip, subnetId, space.cidr);
       }
+      space.claim(ip);
       ips.push(ip);
     }
     for (const prefix of input.prefixes ?? []) {
-      if (!space.claimPrefix(prefix)) {
+      const refusal = space.prefixRefusal(prefix);
+      if (refusal) {
         undo();
-        throw new ModelError('AddressInUse', `prefix ${prefix} overlaps addresses in use or lies outside subnet ${subnetId}`);
+        throw claimError(refusal, prefix, subnetId, space.cidr);
       }
+      space.claimPrefix(prefix);
       prefixes.push(prefix);
     }
     if (input.ipCount) {
@@ -691,6 +746,13 @@ export class CloudModel {
     this.interfaces.delete(nic.id);
     this.macs.delete(nic.mac);
     this.history.record(nic.id, this.clock.now(), null, this.clock.now() - this.describeLagMs);
+  }
+
+  private groupOfVpc(groupId: string, vpcId: string): SecurityGroup {
+    const group = this.groups.get(groupId);
+    if (!group) throw new ModelError('SecurityGroupNotFound', `security group ${groupId} does not exist`);
+    if (group.vpcId !== vpcId) throw new ModelError('InvalidParameter', `security group ${groupId} belongs to another VPC`);
+    return group;
   }
 
   private taggable(id: string): { id: string; tags: Tags } {

@@ -16,8 +16,15 @@ export type ModelErrorCode =
   | 'SubnetFull'
   | 'NoFreePrefix'
   | 'AddressInUse'
+  | 'AddressReserved'
+  | 'AddressOutsideSubnet'
   | 'AddressNotAssigned'
+  /** Attaching an interface that is attached already. */
   | 'InterfaceInUse'
+  /** Deleting an interface that is still attached. */
+  | 'InterfaceAttached'
+  /** Detaching the interface at device index 0. */
+  | 'PrimaryInterfaceDetach'
   | 'InvalidState'
   | 'PrefixUnsupported'
   | 'InvalidParameter';

@@ -10,6 +10,8 @@ export const realismSchema = z
     latencyMs: z.record(z.string(), z.number().int().min(0).max(120_000)).default({}),
     /** Delay applied to every action without its own entry. */
     defaultLatencyMs: z.number().int().min(0).max(120_000).default(0),
+    /** Each call's delay varies uniformly by up to this fraction of it either way (0.5: 50 ms becomes 25 to 75 ms). */
+    latencyJitter: z.number().min(0).max(1).default(0),
     /** Account-level token buckets with each cloud's documented sizes. */
     throttling: z.boolean().default(false),
     /** Describe calls see the state as it was this long ago. */
@@ -22,6 +24,13 @@ export const realismSchema = z
 
 export type RealismSettings = z.infer<typeof realismSchema>;
 export type RealismInput = z.input<typeof realismSchema>;
+
+/** How long one call of `action` waits: its latency, moved by the jitter (`draw` gives [0, 1)). */
+export function callLatencyMs(settings: Pick<RealismSettings, 'latencyMs' | 'defaultLatencyMs' | 'latencyJitter'>, action: string, draw: () => number): number {
+  const base = settings.latencyMs[action] ?? settings.defaultLatencyMs;
+  const jitter = settings.latencyJitter;
+  return jitter > 0 && base > 0 ? Math.round(base * (1 + jitter * (2 * draw() - 1))) : base;
+}
 
 export const faultSchema = z
   .object({

@@ -71,4 +71,21 @@ describe('the shared face pipeline', () => {
     await answerThrough(fakeFace(async () => answer(200, 'ok')), request, context, realism(40));
     expect(Date.now() - started).toBeGreaterThanOrEqual(35);
   });
+
+  it('tells its observer when an accepted call arrives and how it was answered, and nothing of a refused one', async () => {
+    const events: unknown[] = [];
+    const knobs = { ...realism(), observe: (event: unknown) => events.push(event) };
+    knobs.throttler.enabled = false;
+    knobs.faults.failNext('Poke', 1, { code: 'Boom', message: 'boom', status: 503 });
+    const face = fakeFace(async () => answer(200, 'ok'));
+    await answerThrough(face, request, context, knobs);
+    await answerThrough(face, request, context, knobs);
+    await answerThrough(fakeFace(async () => answer(200, 'ok'), { answer: answer(400, 'refused') }), request, context, knobs);
+    expect(events).toEqual([
+      { action: 'Poke', stage: 'received' },
+      { action: 'Poke', stage: 'answered', status: 503 },
+      { action: 'Poke', stage: 'received' },
+      { action: 'Poke', stage: 'answered', status: 200 },
+    ]);
+  });
 });

@@ -19,11 +19,13 @@ describe('Alibaba error mapping', () => {
       Throttling.Api                      400  throttled
       Throttling.Resource                 400  throttled
       EniPerInstanceLimitExceeded         403  limit-exceeded  interfaces-per-instance
-      QuotaExceeded.PrivateIpAddress      403  limit-exceeded  addresses-per-interface
-      MaxEniPrivateIpsCountExceeded       403  limit-exceeded  addresses-per-interface
       InvalidOperation.Ipv4CountExceeded  403  limit-exceeded  addresses-per-interface
       MaxEniCountExceeded                 403  limit-exceeded  account-quota
       InvalidVSwitchId.IpNotEnough        403  subnet-full  subnet-addresses
+      QuotaExceeded.PrivateIpAddress      400  subnet-full  subnet-addresses
+      InvalidVSwitchId.IpInvalid          403  invalid-request
+      InvalidPrivateIpAddress.Duplicated  400  invalid-request
+      InvalidOperation.DetachPrimaryEniNotAllowed  400  invalid-request
       InvalidEniId.NotFound               404  not-found
       InvalidVSwitchId.NotFound           404  not-found
       InvalidInstanceId.NotFound          404  not-found

@@ -24,6 +24,10 @@ describe('toCloudError', () => {
       Unavailable                        503  transient
       InvalidParameterValue              400  invalid-request
       InvalidNetworkInterface.InUse      400  invalid-request
+      InvalidIPAddress.InUse             400  invalid-request
+      OperationNotPermitted              400  invalid-request
+      InvalidInstanceType                400  invalid-request
+      InvalidParameterCombination        400  invalid-request
     `,
     'AssignPrivateIpAddresses',
     (code, status, operation) => toCloudError(sdkError(code, status, 'details'), operation),

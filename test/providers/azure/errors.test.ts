@@ -29,7 +29,9 @@ describe('toCloudError (Azure)', () => {
       PreconditionFailed                                                     412  transient
       AnotherOperationInProgress                                             409  transient
       InternalServerError                                                    500  transient
-      PrivateIPAddressInUse                                                  400  invalid-request
+      PrivateIPAddressIsAllocated                                            400  invalid-request
+      PrivateIPAddressInReservedRange                                        400  invalid-request
+      PrivateIPAddressNotInSubnet                                            400  invalid-request
       NicInUse                                                               400  invalid-request
       InvalidRequestFormat                                                   400  invalid-request
     `,

@@ -76,6 +76,14 @@ for (const target of contractTargets()) {
       expect(primary?.subnetCidr).toBe('10.0.0.0/24');
     });
 
+    it("names each subnet's router where the cloud puts it, as the emulated VPC does", () => {
+      for (const [cidr, gateway] of x.gateways) expect(world.provider.subnetGateway(cidr), cidr).toBe(gateway);
+      // Azure names the subnet by its ARM id, which ends in the model's.
+      const pods = world.emulator?.model.listSubnets().find((subnet) => world.podSubnetId === subnet.id || world.podSubnetId.endsWith(`/${subnet.id}`));
+      expect(pods === undefined, 'the pod subnet in the emulated VPC').toBe(world.emulator === undefined);
+      if (pods) expect(world.provider.subnetGateway(pods.cidr)).toBe(pods.gateway);
+    });
+
     it('reports the instance type limits', async () => {
       const limits = await world.provider.instanceLimits(x.limits.instanceType);
       expect(limits).toMatchObject(x.limits.expected);
@@ -217,9 +225,9 @@ for (const target of contractTargets()) {
         const after = (await world.provider.describeInstanceInterfaces(world.instanceId)).find((n) => n.interfaceId === nic.interfaceId);
         return expect(after?.secondaryIps).toEqual(nic.secondaryIps);
       }
-      // A /28 has 11 usable addresses: 7 on the first interface, 4 on the second.
+      // The /28's usable addresses (11 on AWS, 12 on ECS): 7 on the first interface, the rest on the second.
       const created = await world.provider.createInterface(request(1, { subnetId: world.tinySubnetId, addresses: { kind: 'ips', count: 6 } }));
-      await world.provider.createInterface(request(2, { subnetId: world.tinySubnetId, addresses: { kind: 'ips', count: 3 } }));
+      await world.provider.createInterface(request(2, { subnetId: world.tinySubnetId, addresses: { kind: 'ips', count: x.tinySubnetFree - 7 - 1 } }));
       await expectCloudError(world.provider.createInterface(request(2, { subnetId: world.tinySubnetId, addresses: { kind: 'ips', count: 0 } })), { kind: 'subnet-full' });
       await expectCloudError(world.provider.assignAddresses(created.interfaceId, { kind: 'ips', count: 1 }), {
         kind: 'subnet-full',

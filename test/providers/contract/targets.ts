@@ -60,6 +60,8 @@ export interface Expectations {
   vpcCidrs: string[];
   /** Interfaces the instance has when the suite starts, the primary included. */
   interfacesAtLaunch: number;
+  /** The router of a subnet, by the cloud's documented rule: [subnet CIDR, gateway]. */
+  gateways: Array<[string, string]>;
   /** Free addresses of the tiny /28 at the start. */
   tinySubnetFree: number;
   limits: { instanceType: string; expected: Partial<InstanceLimits>; others: Array<[string, Partial<InstanceLimits>]>; unknownType: string };
@@ -101,6 +103,7 @@ const awsExpectations: Expectations = {
   zone: 'us-east-1a',
   vpcCidrs: ['10.0.0.0/16'],
   interfacesAtLaunch: 1,
+  gateways: [['10.0.0.0/24', '10.0.0.1'], ['10.0.16.0/20', '10.0.16.1']],
   tinySubnetFree: 11,
   limits: {
     instanceType: 'm5.large',
@@ -114,7 +117,8 @@ const awsExpectations: Expectations = {
     interfaceNotFound: 'InvalidNetworkInterfaceID.NotFound',
     interfaceLimit: 'AttachmentLimitExceeded',
     interfaceLimitOperation: 'AttachNetworkInterface',
-    interfaceInUse: 'InvalidNetworkInterface.InUse',
+    // EC2 refuses to delete an attached interface with InvalidParameterValue "… is currently in use."
+    interfaceInUse: 'InvalidParameterValue',
     addressLimit: 'PrivateIpAddressLimitExceeded',
     subnetFull: 'InsufficientFreeAddressesInSubnet',
     prefixesFull: 'InsufficientCidrBlocks',
@@ -223,6 +227,7 @@ export const azureOnEmulator: ContractTarget = {
     zone: '1',
     vpcCidrs: ['10.0.0.0/16'],
     interfacesAtLaunch: 3,
+    gateways: [['10.0.0.0/24', '10.0.0.1'], ['10.0.16.0/20', '10.0.16.1']],
     // The tiny subnet's NIC holds one of its 11 addresses from the start.
     tinySubnetFree: 10,
     limits: {
@@ -317,7 +322,9 @@ export const alibabaOnEmulator: ContractTarget = {
     zone: 'cn-hangzhou-k',
     vpcCidrs: ['10.0.0.0/16'],
     interfacesAtLaunch: 1,
-    tinySubnetFree: 11,
+    gateways: [['10.0.0.0/24', '10.0.0.253'], ['10.0.16.0/20', '10.0.31.253']],
+    // ECS keeps the first address and the last three of a vSwitch.
+    tinySubnetFree: 12,
     limits: {
       instanceType: 'ecs.g7.xlarge',
       expected: { maxInterfaces: 4, ipv4PerInterface: 15, supportsPrefixes: true, prefixLength: 28, hotAttach: true, maxAddressesOnCreate: 14 },
@@ -336,7 +343,7 @@ export const alibabaOnEmulator: ContractTarget = {
       interfaceLimit: 'EniPerInstanceLimitExceeded',
       interfaceLimitOperation: 'AttachNetworkInterface',
       interfaceInUse: 'InvalidOperation.InvalidEniState',
-      addressLimit: 'QuotaExceeded.PrivateIpAddress',
+      addressLimit: 'InvalidOperation.Ipv4CountExceeded',
       subnetFull: 'InvalidVSwitchId.IpNotEnough',
       // ECS answers a vSwitch without a free /28 with the same code; the adapter tells the limits apart.
       prefixesFull: 'InvalidVSwitchId.IpNotEnough',

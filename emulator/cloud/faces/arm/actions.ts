@@ -199,7 +199,7 @@ export const getSubnet: ArmAction = (call) => {
 
 export const listUsage: ArmAction = (call) => {
   const found = vpc(call);
-  return armResponse(200, { value: call.model.listSubnets().filter((subnet) => subnet.vpcId === found.id).map(usageJson) });
+  return armResponse(200, { value: call.model.listSubnets().filter((subnet) => subnet.vpcId === found.id).map((subnet) => usageJson(subnet, call.model.rules)) });
 };
 
 // ---- compute -------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ModelError } from '../../model/errors.ts';
+import { ModelError, type ModelErrorCode } from '../../model/errors.ts';
 import type { FaceResponse } from '../face.ts';
 
 /**
@@ -60,30 +60,37 @@ export function statusForCode(code: string): number {
   }
 }
 
+/** The model's cloud-neutral failures in ARM's words: status and code (docs/fidelity/arm.md gives each code's source). */
+export const armModelCodes: Readonly<Record<ModelErrorCode, { status: number; code: string }>> = {
+  SubnetFull: { status: 400, code: 'SubnetIsFull' },
+  NoFreePrefix: { status: 400, code: 'SubnetIsFull' },
+  AddressInUse: { status: 400, code: 'PrivateIPAddressIsAllocated' },
+  AddressReserved: { status: 400, code: 'PrivateIPAddressInReservedRange' },
+  AddressOutsideSubnet: { status: 400, code: 'PrivateIPAddressNotInSubnet' },
+  AddressLimitExceeded: { status: 400, code: ipConfigurationLimitCode },
+  AttachmentLimitExceeded: { status: 400, code: 'NetworkInterfaceCountExceeded' },
+  InterfaceNotFound: { status: 404, code: 'ResourceNotFound' },
+  InstanceNotFound: { status: 404, code: 'ResourceNotFound' },
+  VpcNotFound: { status: 404, code: 'ResourceNotFound' },
+  SubnetNotFound: { status: 400, code: 'InvalidResourceReference' },
+  SecurityGroupNotFound: { status: 400, code: 'InvalidResourceReference' },
+  InterfaceInUse: { status: 400, code: 'NicInUse' },
+  InterfaceAttached: { status: 400, code: 'NicInUse' },
+  // What ARM has no call for (detaching, device indexes, attachments, types) answers a plain BadRequest.
+  PrimaryInterfaceDetach: { status: 400, code: 'BadRequest' },
+  InstanceTypeNotFound: { status: 400, code: 'BadRequest' },
+  AttachmentNotFound: { status: 400, code: 'BadRequest' },
+  DeviceIndexInUse: { status: 400, code: 'BadRequest' },
+  AddressNotAssigned: { status: 400, code: 'BadRequest' },
+  InvalidState: { status: 400, code: 'BadRequest' },
+  PrefixUnsupported: { status: 400, code: 'BadRequest' },
+  InvalidParameter: { status: 400, code: 'BadRequest' },
+};
+
 /** The model's cloud-neutral failures in ARM's words. */
 export function fromModelError(err: ModelError): ArmError {
-  switch (err.code) {
-    case 'SubnetFull':
-    case 'NoFreePrefix':
-      return new ArmError(400, 'SubnetIsFull', err.message);
-    case 'AddressInUse':
-      return new ArmError(400, 'PrivateIPAddressInUse', err.message);
-    case 'AddressLimitExceeded':
-      return new ArmError(400, ipConfigurationLimitCode, err.message);
-    case 'AttachmentLimitExceeded':
-      return new ArmError(400, 'NetworkInterfaceCountExceeded', err.message);
-    case 'InterfaceNotFound':
-    case 'InstanceNotFound':
-    case 'VpcNotFound':
-      return new ArmError(404, 'ResourceNotFound', err.message);
-    case 'SubnetNotFound':
-    case 'SecurityGroupNotFound':
-      return new ArmError(400, 'InvalidResourceReference', err.message);
-    case 'InterfaceInUse':
-      return new ArmError(400, 'NicInUse', err.message);
-    default:
-      return new ArmError(400, 'BadRequest', err.message);
-  }
+  const mapped = armModelCodes[err.code];
+  return new ArmError(mapped.status, mapped.code, err.message);
 }
 
 export function toArmError(err: unknown): ArmError {

@@ -2,7 +2,7 @@ import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import type { CloudModel, NetworkInterface } from '../../model/cloud.ts';
 import { ModelError } from '../../model/errors.ts';
-import { ArmError, fromModelError, ipConfigurationLimitCode, maxIpConfigurationsPerNic } from './errors.ts';
+import { ArmError, armModelCodes, fromModelError, ipConfigurationLimitCode, maxIpConfigurationsPerNic } from './errors.ts';
 import { armIds, nameFromId, subnetFromId } from './ids.ts';
 import type { ArmState } from './state.ts';
 
@@ -150,7 +150,7 @@ function wantedConfigs(model: CloudModel, body: NicBody, nicId: string): WantedC
   }
   const addresses = configs.map((config) => config.address).filter((address): address is string => address !== undefined);
   const repeated = addresses.find((address, index) => addresses.indexOf(address) !== index);
-  if (repeated) throw new ArmError(400, 'PrivateIPAddressInUse', `IP address ${repeated} is used by more than one IP configuration of network interface ${nicId}.`);
+  if (repeated) throw new ArmError(400, armModelCodes.AddressInUse.code, `IP address ${repeated} is used by more than one IP configuration of network interface ${nicId}.`);
   return configs;
 }
 
@@ -245,6 +245,9 @@ async function create(model: CloudModel, state: ArmState, name: string, body: Ni
   statics.forEach((config) => names.set(config.address ?? '', config.name));
   nic.secondaryIps.slice(statics.length).forEach((ip, index) => names.set(ip, dynamics[index]?.name ?? `ipconfig-${ip}`));
   state.nameConfigs(nic.id, names);
+  const allocations = new Map<string, 'Static' | 'Dynamic'>([[nic.primaryIp, primary?.allocation ?? 'Dynamic']]);
+  statics.forEach((config) => allocations.set(config.address ?? '', config.allocation));
+  state.setAllocations(nic.id, allocations);
   return { created: true, modelId: nic.id };
 }
 
@@ -280,6 +283,8 @@ async function update(
   }
 
   const current = new Map(nic.secondaryIps.map((ip) => [state.configName(nic, ip).toLowerCase(), ip]));
+  // The address each configuration ends up with, for its allocation method; dynamic newcomers are Dynamic.
+  const allocations = new Map<string, 'Static' | 'Dynamic'>([[nic.primaryIp, primary.allocation]]);
   const release: string[] = [];
   const claim: Array<{ ip: string; name: string }> = [];
   const dynamicNames: string[] = [];
@@ -291,8 +296,10 @@ async function update(
         release.push(held);
         claim.push({ ip: config.address, name: config.name });
       }
+      allocations.set(config.address ?? held, config.allocation);
     } else if (config.address !== undefined) {
       claim.push({ ip: config.address, name: config.name });
+      allocations.set(config.address, config.allocation);
     } else {
       dynamicNames.push(config.name);
     }
@@ -337,6 +344,7 @@ async function update(
   claim.forEach((c) => names.set(c.ip, c.name));
   assigned.slice(claim.length).forEach((ip, index) => names.set(ip, dynamicNames[index] ?? `ipconfig-${ip}`));
   state.nameConfigs(nic.id, names);
+  state.setAllocations(nic.id, allocations);
   const tags = body.tags ?? {};
   if (JSON.stringify(Object.entries(tags).sort()) !== JSON.stringify(Object.entries(nic.tags).sort())) model.setInterfaceTags(nic.id, tags);
   return { created: false, modelId: nic.id };

@@ -1,5 +1,6 @@
 import { parseCidr } from '../../model/addresses.ts';
 import type { InstanceTypeInfo } from '../../../../providers/catalogs/catalog.ts';
+import type { AddressRules } from '../../model/address-rules.ts';
 import type { CloudModel, NetworkInterface, SecurityGroup, Subnet, Vpc } from '../../model/cloud.ts';
 import { armIds, armMac, stableGuid } from './ids.ts';
 import type { ArmState } from './state.ts';
@@ -7,9 +8,6 @@ import type { ArmState } from './state.ts';
 /** The JSON ARM shows for each model object (api-version 2025-05-01 shapes). */
 
 type Json = Record<string, unknown>;
-
-/** Azure keeps 5 addresses of every subnet (network, gateway, 2 DNS, broadcast), as the model does. */
-const reservedPerSubnet = 5;
 
 export function subnetJson(subnet: Subnet): Json {
   return {
@@ -63,9 +61,9 @@ export function nsgJson(group: SecurityGroup, location: string): Json {
   };
 }
 
-/** VirtualNetworks_ListUsage: per subnet, addresses in use out of those usable. */
-export function usageJson(subnet: Subnet & { freeAddresses: number }): Json {
-  const limit = parseCidr(subnet.cidr).size - reservedPerSubnet;
+/** VirtualNetworks_ListUsage: per subnet, addresses in use out of those usable (the size less the addresses the cloud reserves). */
+export function usageJson(subnet: Subnet & { freeAddresses: number }, rules: AddressRules): Json {
+  const limit = parseCidr(subnet.cidr).size - rules.reservedLow - rules.reservedHigh;
   return {
     currentValue: limit - subnet.freeAddresses,
     id: armIds.subnet(subnet.vpcId, subnet.id),
@@ -89,7 +87,7 @@ export function nicJson(model: CloudModel, state: ArmState, nic: NetworkInterfac
       properties: {
         provisioningState,
         privateIPAddress: ip,
-        privateIPAllocationMethod: 'Dynamic',
+        privateIPAllocationMethod: state.allocation(nic.id, ip),
         subnet: { id: armIds.subnet(subnet.vpcId, subnet.id) },
         primary,
         privateIPAddressVersion: 'IPv4',

@@ -21,6 +21,8 @@ export class ArmState {
   private readonly modelIdByName = new Map<string, string>();
   private readonly nameByModelId = new Map<string, string>();
   private readonly configNames = new Map<string, Map<string, string>>();
+  /** Addresses whose IP configuration asked for Static allocation; the others read back as Dynamic. */
+  private readonly staticIps = new Map<string, Set<string>>();
   private readonly etags = new Map<string, { etag: string; signature: string }>();
   private readonly busyUntil = new Map<string, number>();
   private readonly operations = new Map<string, AsyncOperation>();
@@ -62,14 +64,32 @@ export class ArmState {
 
   dropConfigs(modelId: string, ips: string[]): void {
     const current = this.configNames.get(modelId);
-    for (const ip of ips) current?.delete(ip);
+    const statics = this.staticIps.get(modelId);
+    for (const ip of ips) {
+      current?.delete(ip);
+      statics?.delete(ip);
+    }
+  }
+
+  /** How the IP configuration holding `ip` was allocated, as its PUT said. */
+  allocation(modelId: string, ip: string): 'Static' | 'Dynamic' {
+    return this.staticIps.get(modelId)?.has(ip) ? 'Static' : 'Dynamic';
+  }
+
+  setAllocations(modelId: string, allocations: Map<string, 'Static' | 'Dynamic'>): void {
+    const statics = this.staticIps.get(modelId) ?? new Set<string>();
+    for (const [ip, allocation] of allocations) {
+      if (allocation === 'Static') statics.add(ip);
+      else statics.delete(ip);
+    }
+    this.staticIps.set(modelId, statics);
   }
 
   /** A new etag whenever what ARM shows of the NIC changed, however it changed. */
   etag(nic: NetworkInterface): string {
     const signature = JSON.stringify([
       nic.primaryIp,
-      nic.secondaryIps.map((ip) => [ip, this.configName(nic, ip)]),
+      [nic.primaryIp, ...nic.secondaryIps].map((ip) => [ip, this.configName(nic, ip), this.allocation(nic.id, ip)]),
       nic.tags,
       nic.securityGroupIds,
       nic.attachment?.instanceId ?? null,
@@ -86,6 +106,7 @@ export class ArmState {
     if (name) this.modelIdByName.delete(name.toLowerCase());
     this.nameByModelId.delete(modelId);
     this.configNames.delete(modelId);
+    this.staticIps.delete(modelId);
     this.etags.delete(modelId);
     this.busyUntil.delete(modelId);
   }

@@ -1,3 +1,4 @@
+import type { InstanceTypeInfo } from '../../../../providers/catalogs/catalog.ts';
 import type { CloudModel, NetworkInterface } from '../../model/cloud.ts';
 import { ModelError } from '../../model/errors.ts';
 import type { Ec2BucketClass } from './buckets.ts';
@@ -99,9 +100,9 @@ function interfaceField(nic: NetworkInterface, name: string): string[] | undefin
   }
 }
 
-/** Paging with an opaque token that carries the offset. */
-function page<T>(items: T[], params: QueryParams, maxResultsRange: [number, number]): { items: T[]; nextToken?: string } {
-  const maxResults = params.int('MaxResults', maxResultsRange[0], maxResultsRange[1]);
+/** Paging with an opaque token that carries the offset; `defaultPage` where the action pages without MaxResults. */
+function page<T>(items: T[], params: QueryParams, maxResultsRange: [number, number], defaultPage?: number): { items: T[]; nextToken?: string } {
+  const maxResults = params.int('MaxResults', maxResultsRange[0], maxResultsRange[1]) ?? defaultPage;
   const token = params.optional('NextToken');
   let start = 0;
   if (token !== undefined) {
@@ -139,13 +140,20 @@ const describeNetworkInterfaces: Handler = (model, params) => {
   };
 };
 
+/** The groups a new interface gets: those named, or else its VPC's `default` group, as EC2 does. */
+function groupsForNewInterface(model: CloudModel, subnetId: string, named: string[]): string[] {
+  if (named.length > 0) return named;
+  const fallback = model.defaultSecurityGroup(model.getSubnet(subnetId).vpcId);
+  return fallback ? [fallback.id] : [];
+}
+
 const createNetworkInterface: Handler = (model, params) => {
   const subnetId = params.required('SubnetId');
   const tagSpecs = tagSpecifications(params);
   const primaryIp = params.optional('PrivateIpAddress');
   const nic = model.createInterface({
     subnetId,
-    securityGroupIds: params.list('SecurityGroupId'),
+    securityGroupIds: groupsForNewInterface(model, subnetId, params.list('SecurityGroupId')),
     description: params.optional('Description') ?? '',
     tags: tagSpecs['network-interface'] ?? {},
     secondaryIpCount: params.int('SecondaryPrivateIpAddressCount', 1, 1000),
@@ -180,14 +188,17 @@ const modifyNetworkInterfaceAttribute: Handler = (model, params) => {
   const deleteOnTermination = params.bool('Attachment.DeleteOnTermination');
   const description = params.optional('Description.Value');
   const groups = params.list('SecurityGroupId');
-  if (attachmentId === undefined && description === undefined && groups.length === 0) {
-    throw new QueryError('MissingParameter', 'The request must contain an attribute to modify');
-  }
+  const given = [attachmentId !== undefined, description !== undefined, groups.length > 0].filter(Boolean).length;
+  if (given === 0) throw new QueryError('MissingParameter', 'The request must contain an attribute to modify');
+  // EC2 modifies one attribute per call.
+  if (given > 1) throw new QueryError('InvalidParameterCombination', 'Only one attribute can be modified at a time');
   if (attachmentId !== undefined) {
     if (deleteOnTermination === undefined) throw new QueryError('MissingParameter', 'The request must contain the parameter Attachment.DeleteOnTermination');
     model.setDeleteOnTermination(interfaceId, attachmentId, deleteOnTermination);
+  } else if (description !== undefined) {
+    model.setDescription(interfaceId, description);
   } else {
-    model.getInterface(interfaceId);
+    model.setSecurityGroups(interfaceId, groups);
   }
   return ok;
 };
@@ -206,7 +217,8 @@ const assignPrivateIpAddresses: Handler = async (model, params) => {
   if (wantsIps && wantsPrefixes) {
     throw new QueryError('InvalidParameterCombination', 'Addresses and prefixes cannot be assigned in the same request');
   }
-  const change = await model.assignAddresses(interfaceId, { ipCount, ips, prefixCount, prefixes });
+  const allowReassignment = params.bool('AllowReassignment') ?? false;
+  const change = await model.assignAddresses(interfaceId, { ipCount, ips, prefixCount, prefixes, allowReassignment });
   return {
     networkInterfaceId: interfaceId,
     assignedPrivateIpAddressesSet: change.ips.map((privateIpAddress) => ({ privateIpAddress })),
@@ -327,18 +339,40 @@ const describeSecurityGroups: Handler = (model, params) => {
   };
 };
 
+/** The model's catalog may hold other clouds' sizes too: EC2 knows its own names only. */
+const isEc2TypeName = (name: string): boolean => !name.startsWith('ecs.') && !name.startsWith('Standard_');
+
+function instanceTypeField(type: InstanceTypeInfo, name: string): string[] | undefined {
+  switch (name) {
+    case 'instance-type':
+      return [type.name];
+    case 'hypervisor':
+      return type.hypervisor ? [type.hypervisor] : [];
+    case 'bare-metal':
+      return [String(type.bareMetal)];
+    case 'current-generation':
+      return ['true'];
+    case 'network-info.maximum-network-interfaces':
+      return [String(type.maxInterfaces)];
+    case 'network-info.ipv4-addresses-per-interface':
+      return [String(type.ipv4PerInterface)];
+    default:
+      return undefined;
+  }
+}
+
+/** Named types (all must exist), or every type; then the filters; paged (at most 100 a page). */
 const describeInstanceTypes: Handler = (model, params) => {
   const names = params.list('InstanceType');
-  if (names.length === 0 && params.filters().length === 0 && params.optional('MaxResults') === undefined) {
-    throw new QueryError('MissingParameter', 'The emulator answers DescribeInstanceTypes for named InstanceType values only');
-  }
-  const types = names.map((name) => {
-    const type = model.catalog.get(name);
-    if (!type) throw new QueryError('InvalidParameterValue', `The following supplied instance types do not exist: [${name}]`);
-    return type;
-  });
+  const filters = params.filters();
+  const all = [...model.catalog.values()].filter((type) => isEc2TypeName(type.name));
+  const unknown = names.filter((name) => !isEc2TypeName(name) || !model.catalog.has(name));
+  if (unknown.length > 0) throw new ModelError('InstanceTypeNotFound', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
+  const named = names.length > 0 ? all.filter((type) => names.includes(type.name)) : all;
+  const matching = named.filter((type) => matchesFilters(filters, (field) => instanceTypeField(type, field), {}));
+  const paged = page(matching, params, [5, 100], 100);
   return {
-    instanceTypeSet: types.map((type) => ({
+    instanceTypeSet: paged.items.map((type) => ({
       instanceType: type.name,
       hypervisor: type.hypervisor || undefined,
       bareMetal: type.bareMetal,
@@ -353,6 +387,7 @@ const describeInstanceTypes: Handler = (model, params) => {
         networkCards: [{ networkCardIndex: 0, maximumNetworkInterfaces: type.maxInterfaces }],
       },
     })),
+    nextToken: paged.nextToken,
   };
 };
 

@@ -3,8 +3,8 @@ import type { ErrorDocument, FaceResponse } from '../face.ts';
 import { QueryError } from './query.ts';
 import { escapeXml } from './xml.ts';
 
-/** The model's cloud-neutral failures in EC2's words. */
-const modelCodes: Record<ModelErrorCode, string> = {
+/** The model's cloud-neutral failures in EC2's words (docs/fidelity/ec2.md gives each code's source). */
+export const ec2ModelCodes: Readonly<Record<ModelErrorCode, string>> = {
   VpcNotFound: 'InvalidVpcID.NotFound',
   SubnetNotFound: 'InvalidSubnetID.NotFound',
   SecurityGroupNotFound: 'InvalidGroup.NotFound',
@@ -17,9 +17,14 @@ const modelCodes: Record<ModelErrorCode, string> = {
   AddressLimitExceeded: 'PrivateIpAddressLimitExceeded',
   SubnetFull: 'InsufficientFreeAddressesInSubnet',
   NoFreePrefix: 'InsufficientCidrBlocks',
-  AddressInUse: 'InvalidParameterValue',
+  AddressInUse: 'InvalidIPAddress.InUse',
+  AddressReserved: 'InvalidParameterValue',
+  AddressOutsideSubnet: 'InvalidParameterValue',
   AddressNotAssigned: 'InvalidParameterValue',
+  // Attaching an interface that is attached already; deleting an attached one is InterfaceAttached.
   InterfaceInUse: 'InvalidNetworkInterface.InUse',
+  InterfaceAttached: 'InvalidParameterValue',
+  PrimaryInterfaceDetach: 'OperationNotPermitted',
   InvalidState: 'IncorrectState',
   PrefixUnsupported: 'InvalidParameterValue',
   InvalidParameter: 'InvalidParameterValue',
@@ -48,7 +53,7 @@ export function ec2Errors(requestId: string): ErrorDocument {
     throttled: () => ec2Error(requestId, 'RequestLimitExceeded', 'Request limit exceeded.'),
     fault: (fault) => ec2Error(requestId, fault.code, fault.message, fault.status ?? errorStatus(fault.code)),
     failed: (err) => {
-      if (err instanceof ModelError) return ec2Error(requestId, modelCodes[err.code], err.message);
+      if (err instanceof ModelError) return ec2Error(requestId, ec2ModelCodes[err.code], err.message);
       if (err instanceof QueryError) return ec2Error(requestId, err.code, err.message);
       return ec2Error(requestId, 'InternalError', 'An internal error has occurred');
     },

@@ -1,7 +1,7 @@
 /** A parse failure that the EC2 face answers with the code it names. */
 export class QueryError extends Error {
   constructor(
-    readonly code: 'MissingParameter' | 'InvalidParameterValue' | 'InvalidAction' | 'InvalidParameterCombination',
+    readonly code: 'MissingParameter' | 'InvalidParameterValue' | 'InvalidParameterCombination',
     message: string,
   ) {
     super(message);

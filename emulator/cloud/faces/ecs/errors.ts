@@ -2,8 +2,8 @@ import { ModelError, type ModelErrorCode } from '../../model/errors.ts';
 import type { ErrorDocument, FaceResponse } from '../face.ts';
 import { RpcError } from './params.ts';
 
-/** The model's failures in ECS's words: code and HTTP status as ECS's API reference lists them. */
-const modelCodes: Record<ModelErrorCode, { code: string; status: number }> = {
+/** The model's failures in ECS's words: code and HTTP status as ECS's API reference lists them (docs/fidelity/ecs.md). */
+export const ecsModelCodes: Readonly<Record<ModelErrorCode, { code: string; status: number }>> = {
   VpcNotFound: { code: 'InvalidVpcId.NotFound', status: 404 },
   SubnetNotFound: { code: 'InvalidVSwitchId.NotFound', status: 404 },
   SecurityGroupNotFound: { code: 'InvalidSecurityGroupId.NotFound', status: 404 },
@@ -13,13 +13,18 @@ const modelCodes: Record<ModelErrorCode, { code: string; status: number }> = {
   AttachmentNotFound: { code: 'InvalidOperation.InvalidEniState', status: 400 },
   AttachmentLimitExceeded: { code: 'EniPerInstanceLimitExceeded', status: 403 },
   DeviceIndexInUse: { code: 'Operation.Conflict', status: 403 },
-  AddressLimitExceeded: { code: 'QuotaExceeded.PrivateIpAddress', status: 403 },
+  // The per-ENI limit. (QuotaExceeded.PrivateIpAddress is ECS's code for a vSwitch without free addresses.)
+  AddressLimitExceeded: { code: 'InvalidOperation.Ipv4CountExceeded', status: 403 },
   SubnetFull: { code: 'InvalidVSwitchId.IpNotEnough', status: 403 },
   // ECS has no code of its own for a vSwitch without a free /28: it is short of addresses all the same.
   NoFreePrefix: { code: 'InvalidVSwitchId.IpNotEnough', status: 403 },
   AddressInUse: { code: 'InvalidPrivateIpAddress.Duplicated', status: 400 },
+  AddressReserved: { code: 'InvalidVSwitchId.IpInvalid', status: 403 },
+  AddressOutsideSubnet: { code: 'InvalidVSwitchId.IpInvalid', status: 403 },
   AddressNotAssigned: { code: 'InvalidIp.IpUnassigned', status: 403 },
   InterfaceInUse: { code: 'InvalidOperation.InvalidEniState', status: 400 },
+  InterfaceAttached: { code: 'InvalidOperation.InvalidEniState', status: 400 },
+  PrimaryInterfaceDetach: { code: 'InvalidOperation.DetachPrimaryEniNotAllowed', status: 400 },
   InvalidState: { code: 'IncorrectInstanceStatus', status: 403 },
   PrefixUnsupported: { code: 'UnsupportedParameter', status: 400 },
   InvalidParameter: { code: 'InvalidParameter', status: 400 },
@@ -32,7 +37,7 @@ function errorStatus(code: string): number {
   if (code === 'InternalError' || code === 'UnknownError') return 500;
   if (code === 'ServiceUnavailable') return 503;
   if (/^(Forbidden|QuotaExceeded|InvalidAccessKeyId|SignatureDoesNotMatch|IncorrectInstanceStatus)/.test(code)) return 403;
-  if (['EniPerInstanceLimitExceeded', 'InvalidVSwitchId.IpNotEnough', 'MaxEniPrivateIpsCountExceeded', 'Operation.Conflict', 'InvalidOperation.Ipv4CountExceeded'].includes(code)) return 403;
+  if (['EniPerInstanceLimitExceeded', 'InvalidVSwitchId.IpNotEnough', 'InvalidVSwitchId.IpInvalid', 'Operation.Conflict', 'InvalidOperation.Ipv4CountExceeded'].includes(code)) return 403;
   return 400;
 }
 
@@ -61,7 +66,7 @@ export function ecsErrors(requestId: string, host: string): ErrorDocument {
     failed: (err) => {
       if (err instanceof RpcError) return fail(err.code, err.message, err.status);
       if (err instanceof ModelError) {
-        const mapped = modelCodes[err.code];
+        const mapped = ecsModelCodes[err.code];
         return fail(mapped.code, err.message, mapped.status);
       }
       return fail('InternalError', 'The request processing has failed due to some unknown error.', 500);

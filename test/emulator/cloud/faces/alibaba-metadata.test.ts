@@ -56,6 +56,7 @@ describe('Alibaba metadata: items', () => {
     expect(await meta('vpc-id')).toBe(topology.vpc.id);
     expect(await meta('vpc-cidr-block')).toBe('10.0.0.0/16');
     expect(await meta('vswitch-id')).toBe(topology.nodeSubnet.id);
+    expect(topology.nodeSubnet.id).toMatch(/^vsw-/);
     expect(await meta('vswitch-cidr-block')).toBe('10.0.0.0/24');
     expect(await meta('mac')).toBe(primary.mac);
     expect(await meta('private-ipv4')).toBe(primary.primaryIp);
@@ -72,7 +73,8 @@ describe('Alibaba metadata: items', () => {
     expect((await meta(`${mac}/`)).split('\n').sort()).toEqual(['gateway', 'netmask', 'network-interface-id', 'primary-ip-address', 'private-ipv4s', 'vpc-cidr-block', 'vpc-id', 'vswitch-cidr-block', 'vswitch-id']);
     expect(await meta(`${mac}/network-interface-id`)).toBe(primary.id);
     expect(await meta(`${mac}/primary-ip-address`)).toBe(primary.primaryIp);
-    expect(await meta(`${mac}/gateway`)).toBe('10.0.0.1');
+    // The vSwitch's gateway is the first of its last three addresses: .253 of the node /24.
+    expect(await meta(`${mac}/gateway`)).toBe('10.0.0.253');
     expect(await meta(`${mac}/netmask`)).toBe('255.255.255.0');
     expect(JSON.parse(await meta(`${mac}/private-ipv4s`))).toEqual([primary.primaryIp]);
     expect((await get(`/latest/meta-data/${mac}/ipv4-prefixes`)).status).toBe(404);

@@ -194,6 +194,19 @@ describe('network interfaces', () => {
     const statics = await putWith(nic.id, (body) => body.properties.ipConfigurations.push(newConfig('pinned', pods, { privateIPAllocationMethod: 'Static', privateIPAddress: wanted })));
     expect(statics.status, statics.text).toBe(200);
     expect(emulator.model.getInterface(nic.id).secondaryIps).toContain(wanted);
+    // It reads back as Static; the others stay Dynamic, and a PUT can turn it back.
+    type Config = { name: string; properties: { privateIPAllocationMethod: string } };
+    const methods = async (): Promise<Record<string, string>> =>
+      Object.fromEntries(((await getNic(nic.id)).properties.ipConfigurations as Config[]).map((config) => [config.name, config.properties.privateIPAllocationMethod]));
+    expect(await methods()).toMatchObject({ pinned: 'Static', extra2: 'Dynamic' });
+    const etag = (await getNic(nic.id)).etag;
+    const dynamicAgain = await putWith(nic.id, (body) => {
+      for (const config of body.properties.ipConfigurations as Config[]) if (config.name === 'pinned') config.properties.privateIPAllocationMethod = 'Dynamic';
+    });
+    expect(dynamicAgain.status, dynamicAgain.text).toBe(200);
+    expect((await methods()).pinned).toBe('Dynamic');
+    expect((await getNic(nic.id)).etag).not.toBe(etag);
+    expect(emulator.model.getInterface(nic.id).secondaryIps).toContain(wanted);
   });
 
   it('refuses a PUT under a stale etag with 412 and changes nothing', async () => {
@@ -237,9 +250,13 @@ describe('network interfaces', () => {
     expectArmError(await put(withConfigs(primary, newConfig('elsewhere', topology.podSubnets[1] as Subnet))), 400, 'IpConfigurationsOnSameNicCannotUseDifferentSubnets');
     expectArmError(await put(withConfigs(newConfig('newprimary', pods, { primary: true }))), 400, 'IpConfigDeleteNotSupported');
     const taken = nicOf(vm, 0).primaryIp;
-    expectArmError(await put(withConfigs(primary, newConfig('taken', pods, { privateIPAllocationMethod: 'Static', privateIPAddress: taken }))), 400, 'PrivateIPAddressInUse');
+    expectArmError(await put(withConfigs(primary, newConfig('outside', pods, { privateIPAllocationMethod: 'Static', privateIPAddress: taken }))), 400, 'PrivateIPAddressNotInSubnet');
     const podNeighbour = emulator.model.createInterface({ subnetId: pods.id, securityGroupIds: [topology.securityGroup.id] }).primaryIp;
-    expectArmError(await put(withConfigs(primary, newConfig('taken2', pods, { privateIPAllocationMethod: 'Static', privateIPAddress: podNeighbour }))), 400, 'PrivateIPAddressInUse');
+    expectArmError(await put(withConfigs(primary, newConfig('taken', pods, { privateIPAllocationMethod: 'Static', privateIPAddress: podNeighbour }))), 400, 'PrivateIPAddressIsAllocated');
+    // Azure keeps x.x.x.0-3 and the last address of every subnet.
+    for (const reserved of ['10.0.16.0', '10.0.16.1', '10.0.16.3', '10.0.31.255']) {
+      expectArmError(await put(withConfigs(primary, newConfig('reserved', pods, { privateIPAllocationMethod: 'Static', privateIPAddress: reserved }))), 400, 'PrivateIPAddressInReservedRange');
+    }
     expectArmError(await put({ ...withConfigs(primary), location: 'westeurope' }), 400, 'InvalidResourceLocation');
     expectArmError(await put({ ...withConfigs(primary), properties: { ipConfigurations: [primary], networkSecurityGroup: { id: 'nsg' } } }), 400, 'InvalidResourceReference');
     expectArmError(await arm('PUT', nicPath('-bad-name'), { body: current }), 400, 'InvalidResourceName');

@@ -144,7 +144,6 @@ describe('EC2 face: malformed requests', () => {
     expectError(await ec2('CreateTags', { 'Tag.1.Key': 'k', 'Tag.1.Value': 'v' }), 'MissingParameter');
     expectError(await ec2('CreateTags', { 'ResourceId.1': eni }), 'MissingParameter');
     expectError(await ec2('ModifyNetworkInterfaceAttribute', { NetworkInterfaceId: eni }), 'MissingParameter');
-    expectError(await ec2('DescribeInstanceTypes'), 'MissingParameter');
   });
 
   it('rejects integers that are not integers or out of range', async () => {
@@ -250,10 +249,11 @@ describe('EC2 face: malformed requests', () => {
     // All or nothing: the valid address in the rejected call went back.
     expect(emulator.model.getSubnet(podSubnetId()).freeAddresses).toBe(before);
     expect(emulator.model.getInterface(eni)).toMatchObject({ secondaryIps: [], prefixes: [] });
-    // An address outside the subnet, or taken, is an InvalidParameterValue too.
-    expectError(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: eni, 'PrivateIpAddress.1': '192.168.0.10' }), 'InvalidParameterValue');
+    // An address outside the subnet, or reserved, is an InvalidParameterValue too; one in use is InvalidIPAddress.InUse.
+    expect(expectError(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: eni, 'PrivateIpAddress.1': '192.168.0.10' }), 'InvalidParameterValue')).toMatch(/does not fall within/);
+    expect(expectError(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: eni, 'PrivateIpAddress.1': '10.0.16.3' }), 'InvalidParameterValue')).toMatch(/reserved/);
     const primary = emulator.model.getInterface(eni).primaryIp;
-    expectError(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: eni, 'PrivateIpAddress.1': primary }), 'InvalidParameterValue');
+    expectError(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: eni, 'PrivateIpAddress.1': primary }), 'InvalidIPAddress.InUse');
   });
 
   it('answers 413 to a body over 1 MiB and keeps serving', async () => {
@@ -438,8 +438,8 @@ describe('EC2 face: successful calls', () => {
 
   it('refuses to detach the primary interface', async () => {
     const primary = emulator.model.getInterface(emulator.model.getInstance(instanceId()).primaryInterfaceId);
-    const message = expectError(await ec2('DetachNetworkInterface', { AttachmentId: primary.attachment?.id ?? '' }), 'InvalidParameterValue');
-    expect(message).toMatch(/primary/);
+    const message = expectError(await ec2('DetachNetworkInterface', { AttachmentId: primary.attachment?.id ?? '' }), 'OperationNotPermitted');
+    expect(message).toBe('The network interface at device index 0 and networkCard index 0 cannot be detached.');
     await emulator.model.settled();
     expect(emulator.model.getInterface(primary.id).attachment).toMatchObject({ status: 'attached', deviceIndex: 0 });
   });
@@ -447,7 +447,8 @@ describe('EC2 face: successful calls', () => {
   it('refuses to delete an attached interface, and deletes it once detached', async () => {
     const eni = await createEni();
     const attachmentId = await attachEni(eni, instanceId(), 1);
-    expectError(await ec2('DeleteNetworkInterface', { NetworkInterfaceId: eni }), 'InvalidNetworkInterface.InUse');
+    // The XML escapes the quotes: Network interface 'eni-…' is currently in use.
+    expect(expectError(await ec2('DeleteNetworkInterface', { NetworkInterfaceId: eni }), 'InvalidParameterValue')).toBe(`Network interface &apos;${eni}&apos; is currently in use.`);
     expectError(await ec2('AttachNetworkInterface', { NetworkInterfaceId: eni, InstanceId: instanceId(), DeviceIndex: 2 }), 'InvalidNetworkInterface.InUse');
     expectOk(await ec2('DetachNetworkInterface', { AttachmentId: attachmentId }), 'DetachNetworkInterface');
     await emulator.model.settled();
@@ -467,6 +468,89 @@ describe('EC2 face: successful calls', () => {
     // m5.large: 10 addresses per interface, the primary included.
     expectOk(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: one, SecondaryPrivateIpAddressCount: 9 }), 'AssignPrivateIpAddresses');
     expectError(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: one, SecondaryPrivateIpAddressCount: 1 }), 'PrivateIpAddressLimitExceeded');
+  });
+});
+
+describe('EC2 face: answers as EC2 does (docs/fidelity/ec2.md)', () => {
+  beforeEach(() => start());
+
+  it('answers an address in use on create with InvalidIPAddress.InUse, one outside the subnet with InvalidParameterValue', async () => {
+    const eni = await createEni();
+    const taken = emulator.model.getInterface(eni).primaryIp;
+    const group = { SubnetId: podSubnetId(), 'SecurityGroupId.1': topology.securityGroup.id };
+    expect(expectError(await ec2('CreateNetworkInterface', { ...group, PrivateIpAddress: taken }), 'InvalidIPAddress.InUse')).toContain(taken);
+    expect(expectError(await ec2('CreateNetworkInterface', { ...group, PrivateIpAddress: '10.0.0.50' }), 'InvalidParameterValue')).toMatch(/does not fall within/);
+    // The first four and the last address of a subnet are reserved.
+    for (const reserved of ['10.0.16.0', '10.0.16.1', '10.0.16.3', '10.0.31.255']) {
+      expect(expectError(await ec2('CreateNetworkInterface', { ...group, PrivateIpAddress: reserved }), 'InvalidParameterValue'), reserved).toMatch(/reserved/);
+    }
+    expectOk(await ec2('CreateNetworkInterface', { ...group, PrivateIpAddress: '10.0.16.40' }), 'CreateNetworkInterface');
+    expectOk(await ec2('CreateNetworkInterface', { ...group, PrivateIpAddress: '10.0.31.254' }), 'CreateNetworkInterface');
+  });
+
+  it('moves a secondary address from another interface when AllowReassignment is true', async () => {
+    const from = await createEni({ SecondaryPrivateIpAddressCount: 1 });
+    const to = await createEni();
+    const [moving = ''] = emulator.model.getInterface(from).secondaryIps;
+    expectError(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: to, 'PrivateIpAddress.1': moving }), 'InvalidIPAddress.InUse');
+    expectError(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: to, 'PrivateIpAddress.1': moving, AllowReassignment: 'false' }), 'InvalidIPAddress.InUse');
+    const root = expectOk(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: to, 'PrivateIpAddress.1': moving, AllowReassignment: 'true' }), 'AssignPrivateIpAddresses');
+    expect(items(root.assignedPrivateIpAddressesSet).map((item) => item.privateIpAddress)).toEqual([moving]);
+    expect(emulator.model.getInterface(from).secondaryIps).toEqual([]);
+    expect(emulator.model.getInterface(to).secondaryIps).toEqual([moving]);
+    // A primary address never moves.
+    const primary = emulator.model.getInterface(from).primaryIp;
+    expectError(await ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: to, 'PrivateIpAddress.1': primary, AllowReassignment: 'true' }), 'InvalidIPAddress.InUse');
+  });
+
+  it('answers an unknown instance type with InvalidInstanceType naming it', async () => {
+    const message = expectError(await ec2('DescribeInstanceTypes', { 'InstanceType.1': 'm5.large', 'InstanceType.2': 'x9.nonexistent' }), 'InvalidInstanceType');
+    expect(message).toBe('The following supplied instance types do not exist: [x9.nonexistent]');
+    // Another cloud's size is not an EC2 type.
+    expectError(await ec2('DescribeInstanceTypes', { 'InstanceType.1': 'ecs.g7.large' }), 'InvalidInstanceType');
+  });
+
+  it('lists every instance type, paged, with filters alone or none at all', async () => {
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const root = expectOk(await ec2('DescribeInstanceTypes', token ? { NextToken: token } : {}), 'DescribeInstanceTypes');
+      const page = items(root.instanceTypeSet);
+      expect(page.length).toBeLessThanOrEqual(100);
+      names.push(...page.map((type) => String(type.instanceType)));
+      token = typeof root.nextToken === 'string' && root.nextToken !== '' ? root.nextToken : undefined;
+    } while (token);
+    expect(names.length).toBeGreaterThan(100);
+    expect(names).toContain('m5.large');
+    expect(names.some((name) => name.startsWith('ecs.') || name.startsWith('Standard_'))).toBe(false);
+    const filtered = expectOk(await ec2('DescribeInstanceTypes', { 'Filter.1.Name': 'instance-type', 'Filter.1.Value.1': 'm5.*' }), 'DescribeInstanceTypes');
+    const m5 = items(filtered.instanceTypeSet).map((type) => String(type.instanceType));
+    expect(m5).toContain('m5.large');
+    expect(m5.every((name) => name.startsWith('m5.'))).toBe(true);
+    const small = expectOk(await ec2('DescribeInstanceTypes', { MaxResults: 5 }), 'DescribeInstanceTypes');
+    expect(items(small.instanceTypeSet)).toHaveLength(5);
+    expectError(await ec2('DescribeInstanceTypes', { MaxResults: 101 }), 'InvalidParameterValue');
+  });
+
+  it('changes the description and the security groups through ModifyNetworkInterfaceAttribute, one attribute a call', async () => {
+    const eni = await createEni();
+    const other = emulator.model.createSecurityGroup(topology.vpc.id, 'pods');
+    expectOk(await ec2('ModifyNetworkInterfaceAttribute', { NetworkInterfaceId: eni, 'Description.Value': 'pods of node 1' }), 'ModifyNetworkInterfaceAttribute');
+    expectOk(await ec2('ModifyNetworkInterfaceAttribute', { NetworkInterfaceId: eni, 'SecurityGroupId.1': other.id, 'SecurityGroupId.2': topology.securityGroup.id }), 'ModifyNetworkInterfaceAttribute');
+    expect(emulator.model.getInterface(eni)).toMatchObject({ description: 'pods of node 1', securityGroupIds: [other.id, topology.securityGroup.id] });
+    expectError(await ec2('ModifyNetworkInterfaceAttribute', { NetworkInterfaceId: eni, 'SecurityGroupId.1': 'sg-00000000' }), 'InvalidGroup.NotFound');
+    expectError(await ec2('ModifyNetworkInterfaceAttribute', { NetworkInterfaceId: eni, 'Description.Value': 'x', 'SecurityGroupId.1': other.id }), 'InvalidParameterCombination');
+    expect(emulator.model.getInterface(eni).description).toBe('pods of node 1');
+  });
+
+  it("gives an interface created without groups its VPC's default security group", async () => {
+    const root = expectOk(await ec2('CreateNetworkInterface', { SubnetId: podSubnetId() }), 'CreateNetworkInterface');
+    const groups = items((root.networkInterface as Node).groupSet);
+    const fallback = emulator.model.defaultSecurityGroup(topology.vpc.id);
+    expect(fallback).toMatchObject({ name: 'default', vpcId: topology.vpc.id });
+    expect(groups).toEqual([{ groupId: fallback?.id, groupName: 'default' }]);
+    const listed = expectOk(await ec2('DescribeSecurityGroups', { 'Filter.1.Name': 'group-name', 'Filter.1.Value.1': 'default' }), 'DescribeSecurityGroups');
+    expect(items(listed.securityGroupInfo).map((group) => group.vpcId)).toEqual([topology.vpc.id]);
   });
 });
 

@@ -349,12 +349,12 @@ describe('ECS face: ENIs, limits and asynchronous attachment', () => {
 
   it('allows at most 49 secondary addresses on an ENI that is not attached', async () => {
     await start();
-    expect(expectError(await call('CreateNetworkInterface', { VSwitchId: podSubnetId(), SecurityGroupId: groupId(), SecondaryPrivateIpAddressCount: 50 }), 'QuotaExceeded.PrivateIpAddress', 403)).toContain('49');
+    expect(expectError(await call('CreateNetworkInterface', { VSwitchId: podSubnetId(), SecurityGroupId: groupId(), SecondaryPrivateIpAddressCount: 50 }), 'InvalidOperation.Ipv4CountExceeded', 403)).toContain('49');
     const eni = await createEni({ SecondaryPrivateIpAddressCount: 49 });
     expect(emulator.model.getInterface(eni).secondaryIps).toHaveLength(49);
     const other = await createEni({ SecondaryPrivateIpAddressCount: 40 });
     expectOk(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: other, SecondaryPrivateIpAddressCount: 9 }));
-    expectError(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: other, SecondaryPrivateIpAddressCount: 1 }), 'QuotaExceeded.PrivateIpAddress', 403);
+    expectError(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: other, SecondaryPrivateIpAddressCount: 1 }), 'InvalidOperation.Ipv4CountExceeded', 403);
   });
 
   it('attaches and detaches asynchronously: Attaching, InUse, Detaching, Available', async () => {
@@ -403,10 +403,10 @@ describe('ECS face: ENIs, limits and asynchronous attachment', () => {
       { InstanceId: instanceId(), DeviceIndex: 2, NetworkCardIndex: 0 },
     ]);
     expectOk(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: first, SecondaryPrivateIpAddressCount: 1 }));
-    expectError(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: first, SecondaryPrivateIpAddressCount: 1 }), 'QuotaExceeded.PrivateIpAddress', 403);
+    expectError(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: first, SecondaryPrivateIpAddressCount: 1 }), 'InvalidOperation.Ipv4CountExceeded', 403);
     // A /28 prefix takes one address slot too.
     expectOk(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: second, Ipv4PrefixCount: 5 }));
-    expectError(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: second, Ipv4PrefixCount: 1 }), 'QuotaExceeded.PrivateIpAddress', 403);
+    expectError(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: second, Ipv4PrefixCount: 1 }), 'InvalidOperation.Ipv4CountExceeded', 403);
   });
 
   it('assigns and unassigns /28 prefixes, and lists them', async () => {
@@ -437,11 +437,30 @@ describe('ECS face: ENIs, limits and asynchronous attachment', () => {
 
   it('reports a vSwitch that runs out of addresses', async () => {
     await start();
+    // ECS keeps the first address and the last three of a vSwitch: a /28 has 12 to hand out.
     const tiny = emulator.model.createSubnet(topology.vpc.id, '10.0.250.0/28', zone);
-    expectOk(await call('CreateNetworkInterface', { VSwitchId: tiny.id, SecurityGroupId: groupId(), SecondaryPrivateIpAddressCount: 10 }));
+    expect(tiny.id).toMatch(/^vsw-/);
+    expect(expectOk(await call('DescribeVSwitches', { VSwitchId: tiny.id })).VSwitches).toEqual({ VSwitch: [expect.objectContaining({ AvailableIpAddressCount: 12 })] });
+    expectOk(await call('CreateNetworkInterface', { VSwitchId: tiny.id, SecurityGroupId: groupId(), SecondaryPrivateIpAddressCount: 11 }));
     expectError(await call('CreateNetworkInterface', { VSwitchId: tiny.id, SecurityGroupId: groupId() }), 'InvalidVSwitchId.IpNotEnough', 403);
     const listed = expectOk(await call('DescribeVSwitches', { VSwitchId: tiny.id }));
     expect(listed.VSwitches).toEqual({ VSwitch: [expect.objectContaining({ VSwitchId: tiny.id, CidrBlock: '10.0.250.0/28', AvailableIpAddressCount: 0, ZoneId: zone, VpcId: topology.vpc.id, Status: 'Available' })] });
+  });
+
+  it('hands out .2 and refuses the reserved first address and last three of a vSwitch', async () => {
+    await start();
+    const fresh = emulator.model.createSubnet(topology.vpc.id, '10.0.64.0/20', zone);
+    expect(emulator.model.getSubnet(fresh.id)).toMatchObject({ freeAddresses: 4092, gateway: '10.0.79.253' });
+    const eni = expectOk(await call('CreateNetworkInterface', { VSwitchId: fresh.id, SecurityGroupId: groupId() }));
+    // The lowest free address is .1: only the network address is kept at the start.
+    expect(eni.PrivateIpAddress).toBe('10.0.64.1');
+    const id = String(eni.NetworkInterfaceId);
+    expectOk(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: id, 'PrivateIpAddress.1': '10.0.64.2' }));
+    for (const reserved of ['10.0.64.0', '10.0.79.253', '10.0.79.254', '10.0.79.255']) {
+      expectError(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: id, 'PrivateIpAddress.1': reserved }), 'InvalidVSwitchId.IpInvalid', 403);
+    }
+    expectOk(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: id, 'PrivateIpAddress.1': '10.0.79.252' }));
+    expectError(await call('AssignPrivateIpAddresses', { NetworkInterfaceId: id, 'PrivateIpAddress.1': '10.0.64.2' }), 'InvalidPrivateIpAddress.Duplicated', 400);
   });
 
   it('keeps DeleteOnRelease on the ENI through attach and ModifyNetworkInterfaceAttribute', async () => {

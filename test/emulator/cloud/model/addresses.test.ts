@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { addressRules } from '../../../../emulator/cloud/model/address-rules.ts';
 import { SubnetAddressSpace, cidrContains, ipToNumber, numberToIp, parseCidr } from '../../../../emulator/cloud/model/addresses.ts';
 
 describe('parseCidr and friends', () => {
@@ -42,6 +43,27 @@ describe('SubnetAddressSpace', () => {
     }
     expect(space.free).toBe(0);
     expect(space.allocate(1)).toBeNull();
+  });
+
+  it('keeps what each cloud reserves: AWS and Azure the first four and the last, ECS the first and the last three', () => {
+    const aws = new SubnetAddressSpace('10.0.16.0/20', addressRules.aws);
+    const azure = new SubnetAddressSpace('10.0.16.0/20', addressRules.azure);
+    const ecs = new SubnetAddressSpace('10.0.16.0/20', addressRules.alibaba);
+    expect([aws.free, azure.free, ecs.free]).toEqual([4091, 4091, 4092]);
+    expect([aws.usable, ecs.usable]).toEqual([4091, 4092]);
+    expect([aws.gateway, azure.gateway, ecs.gateway]).toEqual(['10.0.16.1', '10.0.16.1', '10.0.31.253']);
+    expect(new SubnetAddressSpace('192.168.1.0/24', addressRules.alibaba).gateway).toBe('192.168.1.253');
+    for (const space of [aws, azure]) {
+      expect(['10.0.16.0', '10.0.16.3', '10.0.31.255'].map((ip) => space.refusal(ip))).toEqual(['reserved', 'reserved', 'reserved']);
+      expect([space.refusal('10.0.16.4'), space.refusal('10.0.31.254')]).toEqual([undefined, undefined]);
+    }
+    expect(['10.0.16.0', '10.0.31.253', '10.0.31.254', '10.0.31.255'].map((ip) => ecs.refusal(ip))).toEqual(['reserved', 'reserved', 'reserved', 'reserved']);
+    expect([ecs.refusal('10.0.16.1'), ecs.refusal('10.0.16.2'), ecs.refusal('10.0.31.252')]).toEqual([undefined, undefined, undefined]);
+    expect(ecs.allocate(2)).toEqual(['10.0.16.1', '10.0.16.2']);
+    expect([ecs.refusal('10.0.16.2'), ecs.refusal('10.0.32.1')]).toEqual(['taken', 'outside']);
+    // A prefix touching a reserved address is refused as reserved; one over a taken address as taken.
+    expect([ecs.prefixRefusal('10.0.16.0/28'), ecs.prefixRefusal('10.0.31.240/28'), ecs.prefixRefusal('10.0.17.0/28')]).toEqual(['reserved', 'reserved', undefined]);
+    expect(aws.prefixRefusal('10.0.16.0/28')).toBe('reserved');
   });
 
   it('hands out the lowest free addresses first, reusing released ones', () => {

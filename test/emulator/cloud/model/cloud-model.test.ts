@@ -62,10 +62,24 @@ describe('CloudModel topology', () => {
     expect(free(topology.nodeSubnet.id)).toBe(256 - 5 - 1);
     expect(free(pods())).toBe(4096 - 5);
   });
+
+  it("follows the cloud's address rules: an ECS vSwitch is vsw-…, keeps 4 addresses, its gateway at .253", () => {
+    const ecs = new CloudModel({ catalog: awsInstanceCatalog(), cloud: 'alibaba' });
+    const vpc = ecs.createVpc('cn-hangzhou', ['10.0.0.0/16']);
+    const vswitch = ecs.createSubnet(vpc.id, '10.0.16.0/20', 'cn-hangzhou-k');
+    expect(vswitch).toMatchObject({ id: expect.stringMatching(/^vsw-[0-9a-f]{17}$/), gateway: '10.0.31.253' });
+    expect(ecs.getSubnet(vswitch.id).freeAddresses).toBe(4092);
+    // ECS and ARM VPCs come without a default security group.
+    expect(ecs.listSecurityGroups()).toEqual([]);
+    expect(ecs.defaultSecurityGroup(vpc.id)).toBeUndefined();
+    const group = ecs.createSecurityGroup(vpc.id, 'nodes');
+    expect(ecs.createInterface({ subnetId: vswitch.id, securityGroupIds: [group.id], primaryIp: '10.0.16.2' }).primaryIp).toBe('10.0.16.2');
+    expect(topology.nodeSubnet.id).toMatch(/^subnet-/);
+  });
 });
 
 describe('CloudModel interfaces', () => {
-  const create = (extra: { secondaryIpCount?: number; prefixCount?: number; subnetId?: string } = {}) =>
+  const create = (extra: { secondaryIpCount?: number; prefixCount?: number; subnetId?: string; primaryIp?: string } = {}) =>
     model.createInterface({ subnetId: extra.subnetId ?? pods(), securityGroupIds: [sg()], ...extra });
 
   it('enforces the interfaces-per-instance limit', () => {
@@ -156,12 +170,12 @@ describe('CloudModel interfaces', () => {
 
   it('refuses to detach the primary interface or delete an attached one', async () => {
     const primary = model.getInterface(node.primaryInterfaceId);
-    expectModelError(() => model.detachInterface(primary.attachment?.id ?? ''), 'InvalidParameter');
+    expectModelError(() => model.detachInterface(primary.attachment?.id ?? ''), 'PrimaryInterfaceDetach');
     const nic = create();
     const attachment = model.attachInterface(nic.id, node.id, 1);
-    expectModelError(() => model.deleteInterface(nic.id), 'InterfaceInUse');
+    expectModelError(() => model.deleteInterface(nic.id), 'InterfaceAttached');
     model.detachInterface(attachment.id);
-    expectModelError(() => model.deleteInterface(nic.id), 'InterfaceInUse'); // still detaching
+    expectModelError(() => model.deleteInterface(nic.id), 'InterfaceAttached'); // still detaching
     await model.settled();
     model.deleteInterface(nic.id);
     expectModelError(() => model.getInterface(nic.id), 'InterfaceNotFound');
@@ -228,6 +242,26 @@ describe('CloudModel interfaces', () => {
     expect(ids()).toContain(node.primaryInterfaceId);
     // The truth does not lag.
     expect(model.listInterfaces().map((n) => n.id)).toEqual([node.primaryInterfaceId]);
+  });
+
+  it('gives every VPC its default security group, and tells a taken, reserved or outside address apart', () => {
+    expect(model.defaultSecurityGroup(topology.vpc.id)).toMatchObject({ name: 'default', vpcId: topology.vpc.id });
+    const taken = create().primaryIp;
+    expectModelError(() => create({ primaryIp: taken }), 'AddressInUse');
+    expectModelError(() => create({ primaryIp: '10.0.16.2' }), 'AddressReserved');
+    expectModelError(() => create({ primaryIp: '10.0.0.9' }), 'AddressOutsideSubnet');
+  });
+
+  it('changes the description and the groups of an interface, groups of its own VPC only', () => {
+    const nic = create();
+    const other = model.createSecurityGroup(topology.vpc.id, 'pods');
+    model.setDescription(nic.id, 'pods');
+    model.setSecurityGroups(nic.id, [other.id]);
+    expect(model.getInterface(nic.id)).toMatchObject({ description: 'pods', securityGroupIds: [other.id] });
+    const foreign = model.createSecurityGroup(model.createVpc('us-east-1', ['10.1.0.0/16']).id, 'elsewhere');
+    expectModelError(() => model.setSecurityGroups(nic.id, [foreign.id]), 'InvalidParameter');
+    expectModelError(() => model.setSecurityGroups(nic.id, []), 'InvalidParameter');
+    expectModelError(() => model.setSecurityGroups(nic.id, ['sg-nope']), 'SecurityGroupNotFound');
   });
 
   it('rejects unknown ids with their NotFound codes', async () => {

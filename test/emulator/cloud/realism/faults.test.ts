@@ -52,4 +52,30 @@ describe('FaultInjector', () => {
     expect(faults.pending()).toEqual({});
     expect(faults.take('A')).toBeUndefined();
   });
+
+  it('fails a call of an action with the given probability, after the queued faults', () => {
+    const draws = [0.1, 0.5, 0.29];
+    const faults = new FaultInjector(() => draws.shift() ?? 1);
+    faults.failRandomly('A', 0.3, { code: 'Flaky', message: 'sometimes' });
+    faults.failNext('A', 1, { code: 'Queued', message: 'first' });
+    expect(faults.take('A')?.code).toBe('Queued');
+    expect(faults.take('A')).toEqual({ code: 'Flaky', message: 'sometimes' });
+    expect(faults.take('A')).toBeUndefined();
+    expect(faults.take('A')?.code).toBe('Flaky');
+    expect(faults.take('B')).toBeUndefined();
+    expect(faults.pending()).toEqual({});
+  });
+
+  it('turns a probabilistic fault off with probability 0 or clear(), and rejects probabilities outside [0, 1]', () => {
+    const faults = new FaultInjector(() => 0);
+    faults.failRandomly('A', 1, { code: 'X', message: 'm' });
+    faults.failRandomly('A', 0, { code: 'X', message: 'm' });
+    expect(faults.take('A')).toBeUndefined();
+    faults.failRandomly('B', 1, { code: 'X', message: 'm' });
+    faults.clear();
+    expect(faults.take('B')).toBeUndefined();
+    for (const probability of [-0.1, 1.5, Number.NaN]) {
+      expect(() => faults.failRandomly('A', probability, { code: 'X', message: 'm' }), String(probability)).toThrow(/between 0 and 1/);
+    }
+  });
 });
