@@ -18,6 +18,7 @@ export const unitTests = [
   'test/emulator/cloud/model/**/*.test.ts',
   'test/emulator/cloud/realism/**/*.test.ts',
   'test/emulator/cloud/faces/ec2-query.test.ts',
+  'test/emulator/cloud/faces/fidelity.test.ts',
   'test/emulator/cloud/pipeline.test.ts',
   'test/lib/**/*.test.ts',
   'test/docs/**/*.test.ts',
