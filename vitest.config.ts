@@ -23,6 +23,7 @@ export const unitTests = [
   'test/lib/**/*.test.ts',
   'test/docs/**/*.test.ts',
   'test/lint/folder-cycles.test.ts',
+  'test/torture/**/*.test.ts',
 ];
 
 export default defineConfig({
