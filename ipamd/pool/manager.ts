@@ -51,7 +51,26 @@ export interface PoolStatus {
   pendingInterfaces: number;
 }
 
+/** What the release and delete intents on record are taking away: addresses per interface (a released address may come back on another). */
+interface HeldByIntents {
+  interfaces: Set<string>;
+  /** Under a release in flight (ours, or a predecessor's not settled yet). */
+  open(interfaceId: string, address: string): boolean;
+  /** Under a release in flight or one settled within the consistency grace. */
+  any(interfaceId: string, address: string): boolean;
+}
+
+function onInterface(interfaceId: string, address: string): string {
+  return `${interfaceId}/${address}`;
+}
+
 const subnetCacheMs = 30_000;
+/**
+ * How long start re-reads the metadata service for addresses of restored
+ * allocations it does not show yet (an assign of the predecessor's that the
+ * service has not caught up with) before serving with them as orphans.
+ */
+const restoredSettleMs = 3000;
 /** How old the cloud API's view of the instance's device indexes may be when a plan creates an interface. */
 const cloudViewMaxAgeMs = 1000;
 
@@ -157,6 +176,7 @@ export class PoolManager {
     const inherited = this.intents.outstanding();
     if (inherited.length > 0) this.options.logger.warn({ intents: inherited.map((entry) => entry.intent) }, 'cloud calls of a predecessor may still be in flight: their addresses stay out of the pool until settled');
     await this.adoptInterfaces(this.metadata);
+    await this.awaitRestoredAddresses();
     // Create and assign intents are done with once the cloud's view has been read: what they did shows there.
     for (const entry of inherited) if (entry.intent.kind === 'create-interface' || entry.intent.kind === 'assign') await this.intents.remove(entry.id);
     await this.readCloudView().catch((err: unknown) => this.recordCloudError(err, undefined));
@@ -184,28 +204,41 @@ export class PoolManager {
    * predecessor's), or one settled within the consistency grace, is taking
    * away: the views of the cloud may still show them, the pool never takes them.
    */
-  private held(): { addresses: Set<string>; interfaces: Set<string> } {
+  private held(): HeldByIntents {
     const horizon = this.now() - this.consistencyGraceMs;
-    const addresses = new Set<string>();
+    const open = new Set<string>();
+    const settled = new Set<string>();
     const interfaces = new Set<string>();
     for (const entry of this.intents.list()) {
       if (entry.settledAt !== undefined && entry.settledAt <= horizon) continue;
-      if (entry.intent.kind === 'release') for (const address of [...entry.intent.ips, ...entry.intent.prefixes]) addresses.add(address);
+      const into = entry.settledAt === undefined ? open : settled;
+      if (entry.intent.kind === 'release') for (const address of [...entry.intent.ips, ...entry.intent.prefixes]) into.add(onInterface(entry.intent.interfaceId, address));
       if (entry.intent.kind === 'delete-interface') interfaces.add(entry.intent.interfaceId);
     }
-    return { addresses, interfaces };
+    return {
+      interfaces,
+      open: (interfaceId, address) => open.has(onInterface(interfaceId, address)),
+      any: (interfaceId, address) => open.has(onInterface(interfaceId, address)) || settled.has(onInterface(interfaceId, address)),
+    };
   }
 
   private get consistencyGraceMs(): number {
     return this.options.config.consistencyGraceMs ?? 60_000;
   }
 
-  /** The inventory without what releases and deletes are taking away. */
+  /**
+   * The inventory without what releases and deletes are taking away. An
+   * address a pod holds is never dropped for a settled release: the pod got
+   * it after that release had landed (the cloud handed it back), so what a
+   * view shows of it is the present, not the release's stale past.
+   */
   private withoutHeld(inventory: InventoryInterface[]): InventoryInterface[] {
     const held = this.held();
+    const allocated = new Set(this.options.store.allocations().map((allocation) => allocation.ip));
+    const keep = (interfaceId: string, address: string): boolean => held.open(interfaceId, address) ? false : allocated.has(address) || !held.any(interfaceId, address);
     return inventory
       .filter((nic) => !held.interfaces.has(nic.interfaceId))
-      .map((nic) => ({ ...nic, ips: nic.ips.filter((ip) => !held.addresses.has(ip)), prefixes: nic.prefixes.filter((prefix) => !held.addresses.has(prefix)) }));
+      .map((nic) => ({ ...nic, ips: nic.ips.filter((ip) => keep(nic.interfaceId, ip)), prefixes: nic.prefixes.filter((prefix) => keep(nic.interfaceId, prefix)) }));
   }
 
   /**
@@ -304,8 +337,31 @@ export class PoolManager {
   private async adoptInterfaces(metadata: InstanceMetadata): Promise<void> {
     // The metadata service is not the truth yet: a predecessor's release or delete may not show in it.
     const inventory = this.withoutHeld(metadata.interfaces.map((meta) => toInventory(meta, metadata.primaryMac)));
-    for (const nic of inventory) if (!nic.isPrimary) await this.configureHost(nic);
+    const configured = new Set(this.options.store.interfaces().map((nic) => nic.interfaceId));
+    for (const nic of inventory) if (!configured.has(nic.interfaceId)) await this.configureHost(nic);
     this.options.store.replaceInventory(inventory);
+  }
+
+  /**
+   * A restored pod's address that the metadata service does not show may be
+   * one it has not caught up with (the predecessor's assign or attach landed
+   * just before the kill), not one the cloud took back: re-read it, with
+   * backoff, until every such address shows or `restoredSettleMs` passed.
+   * Serving before that would answer a CHECK of a healthy pod with "lost".
+   */
+  private async awaitRestoredAddresses(): Promise<void> {
+    if (this.options.store.orphans().length === 0) return;
+    const deadline = this.now() + restoredSettleMs;
+    let delay = 50;
+    while (this.options.store.orphans().length > 0 && this.now() < deadline && !this.stopped) {
+      await this.sleep(Math.min(delay, Math.max(0, deadline - this.now())));
+      delay = Math.min(delay * 2, 500);
+      const metadata = await this.options.provider.instanceMetadata();
+      this.metadata = metadata;
+      await this.adoptInterfaces(metadata);
+    }
+    const orphans = this.options.store.orphans();
+    if (orphans.length > 0) this.options.logger.warn({ orphans: orphans.map((allocation) => allocation.ip), waitedMs: restoredSettleMs }, 'restored addresses still on no interface of this node');
   }
 
   private async configureHost(nic: InventoryInterface): Promise<void> {
@@ -357,8 +413,11 @@ export class PoolManager {
     }
     this.status.lastPlan = plan.reason;
     if (plan.steps.length > 0) this.options.logger.info({ plan: plan.steps, short: plan.short, excess: plan.excess }, `pool plan: ${plan.reason}`);
-    this.status.exhausted = plan.exhausted;
-    this.options.metrics.setExhausted(plan.exhausted?.limit);
+    // Slots a release in flight is freeing are not a limit: the node is not full, it is growing.
+    const freeing = [...this.reservedSlots.values()].some((count) => count > 0);
+    const exhausted = freeing ? undefined : plan.exhausted;
+    this.status.exhausted = exhausted;
+    this.options.metrics.setExhausted(exhausted?.limit);
     if (plan.steps.some((step) => step.kind === 'release' || step.kind === 'delete-interface')) this.lastShrinkAt = now;
     let again = false;
     for (const step of plan.steps) {
@@ -380,8 +439,15 @@ export class PoolManager {
 
   /**
    * Takes what the cloud API shows on an interface that refused more
-   * addresses: addresses no release of ours is taking away join the pool,
-   * the others still count as taken slots. True when there is news to plan on.
+   * addresses (a predecessor's assign landed late). Addresses no release
+   * names join the pool. Ones a release in flight is taking away count as
+   * taken slots until it lands. Ones only a settled release names are
+   * uncertain: the view may be stale (the release landed, the view lags) or
+   * a later assign that nobody saw answer handed them back, and no view can
+   * tell which. Releasing them again makes it certain either way (no pod
+   * holds them: they were not in the pool), and the next assign brings the
+   * slots back as addresses the cloud answered with. True when there is
+   * news to plan on.
    */
   private async rereadInterface(interfaceId: string): Promise<boolean> {
     const view = await this.readCloudView();
@@ -391,12 +457,33 @@ export class PoolManager {
     const held = this.held();
     const newIps = inCloud.secondaryIps.filter((ip) => !known.ips.includes(ip));
     const newPrefixes = inCloud.prefixes.filter((prefix) => !known.prefixes.includes(prefix));
-    const usable = (address: string): boolean => !held.addresses.has(address) && !this.fresh(address);
+    const leaving = (address: string): boolean => held.open(interfaceId, address);
+    const uncertain = (address: string): boolean => !leaving(address) && (held.any(interfaceId, address) || this.fresh(address));
+    const usable = (address: string): boolean => !leaving(address) && !uncertain(address);
+    const again = { ips: newIps.filter(uncertain), prefixes: newPrefixes.filter(uncertain) };
     const reserved = [...newIps, ...newPrefixes].filter((address) => !usable(address)).length;
     this.reservedSlots.set(interfaceId, reserved);
-    this.options.logger.info({ interfaceId, newIps, newPrefixes, reserved }, 'an assign hit the limit: the interface re-read from the cloud');
+    this.options.logger.info({ interfaceId, newIps, newPrefixes, reserved, releasingAgain: [...again.ips, ...again.prefixes] }, 'an assign hit the limit: the interface re-read from the cloud');
     this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: [...nic.ips, ...newIps.filter(usable)], prefixes: [...nic.prefixes, ...newPrefixes.filter(usable)] }));
-    return newIps.length + newPrefixes.length > 0;
+    const joined = newIps.some(usable) || newPrefixes.some(usable);
+    if (again.ips.length + again.prefixes.length === 0) return joined;
+    return (await this.releaseAgain(interfaceId, again)) || joined;
+  }
+
+  /**
+   * Re-issues a release for addresses no pod holds, under a new intent. Before
+   * the socket serves (start only grows) the intent is left open for
+   * `settleIntents`; a failure leaves it open too. True when it landed: the
+   * slots are free now.
+   */
+  private async releaseAgain(interfaceId: string, addresses: { ips: string[]; prefixes: string[] }): Promise<boolean> {
+    const entry = await this.intents.begin({ kind: 'release', interfaceId, ...addresses }, this.now());
+    if (!this.serving || this.stopped) return false;
+    await this.options.provider.releaseAddresses(interfaceId, addresses);
+    await this.intents.settle(entry.id, this.now());
+    this.touch([...addresses.ips, ...addresses.prefixes]);
+    this.reservedSlots.delete(interfaceId);
+    return true;
   }
 
   private fresh(id: string): boolean {
@@ -437,6 +524,8 @@ export class PoolManager {
     const prefixes = nic ? intent.prefixes.filter((prefix) => nic.prefixes.includes(prefix)) : [];
     if (ips.length > 0 || prefixes.length > 0) await this.options.provider.releaseAddresses(intent.interfaceId, { ips, prefixes });
     await this.intents.settle(entry.id, this.now());
+    // The slots it held on the interface are free now.
+    this.reservedSlots.delete(intent.interfaceId);
     this.options.logger.info({ interfaceId: intent.interfaceId, released: [...ips, ...prefixes], alreadyGone: intent.ips.length + intent.prefixes.length - ips.length - prefixes.length }, 'finished a release left in flight');
   }
 
@@ -593,6 +682,8 @@ export class PoolManager {
           },
         }),
       );
+      // As for an assign: the cloud handed these out, so any release naming them has landed.
+      await this.forgetReleased([...created.secondaryIps, ...created.prefixes]);
       this.touch([created.interfaceId, ...created.secondaryIps, ...created.prefixes]);
       this.createdAt.set(created.interfaceId, this.now());
       const attached = await this.waitForAttachment(created);

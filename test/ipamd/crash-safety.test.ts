@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatPendingRelease, pendingFileName } from '../../wire/pending-record.ts';
 import { ownedTags } from '../../ipamd/pool/manager.ts';
+import { IntentLog } from '../../ipamd/pool/intents.ts';
 import type { IpamdWorld } from './harness.ts';
 import { waitFor } from './harness.ts';
-import { addPod, cloudInterfaces, delPod, instanceId, key, mutations, sleep, storeMatchesCloud, useIpamdWorld } from './daemon-helpers.ts';
+import { addPod, checkPod, cloudInterfaces, delPod, instanceId, key, mutations, sleep, storeMatchesCloud, useIpamdWorld } from './daemon-helpers.ts';
 import { noPodNetwork } from '../fakes/networks.ts';
 
 const boot = useIpamdWorld();
@@ -166,5 +167,60 @@ describe("interfaces this node left detached", () => {
     await killAndRestart(w);
     await waitFor(() => !exists(mine), 3000, "this node's detached interface deleted");
     expect(exists(theirs)).toBe(true);
+  });
+});
+
+/**
+ * What a predecessor leaves on record: a release of `ips` from `interfaceId`
+ * that settled a moment ago (within the consistency grace), as if the cloud
+ * later handed the same addresses back (it reuses the lowest free ones).
+ */
+async function recordSettledRelease(w: IpamdWorld, interfaceId: string, ips: string[]): Promise<void> {
+  const log = await IntentLog.open(join(w.stateDir, 'intents'));
+  const entry = await log.begin({ kind: 'release', interfaceId, ips, prefixes: [] }, Date.now() - 1000);
+  await log.settle(entry.id, Date.now() - 500);
+  log.close();
+}
+
+describe('a settled release that names an address a pod holds', () => {
+  it('does not drop it after a restart: the pod keeps its address and CHECK finds it', async () => {
+    const w = await boot({ targets: { warmIpTarget: 2 } });
+    const { ip } = await addPod(w, 'a');
+    const nic = cloudInterfaces(w).find((candidate) => candidate.secondaryIps.includes(ip));
+    await w.daemon.stop();
+    // The predecessor released this address, the cloud handed it back in a later assign, and the pod got it.
+    await recordSettledRelease(w, nic?.id ?? '', [ip]);
+    await w.restart();
+    expect(w.daemon.store.orphans().map((allocation) => allocation.ip)).toEqual([]);
+    await checkPod(w, 'a');
+    // And it is never handed out a second time.
+    const others = await Promise.all(['b', 'c', 'd'].map((pod) => addPod(w, pod)));
+    expect(others.map((added) => added.ip)).not.toContain(ip);
+  });
+});
+
+describe('addresses a late assign handed back that a settled release still names', () => {
+  it('are released again and re-assigned instead of counting as full slots: the node is not declared exhausted', async () => {
+    // One interface of t3.small: three secondary addresses, all the node has.
+    const w = await boot({ instanceType: 't3.small', targets: { warmIpTarget: 1, maxEni: 1 }, daemon: { pool: { cooldownMs: 0 } } });
+    await addPod(w, 'a');
+    await waitFor(() => w.daemon.store.freeCount() === 1, 5000, 'one free address');
+    const [primary] = cloudInterfaces(w);
+    await w.daemon.stop();
+    // The predecessor released two addresses; its next assign landed after the kill and got them back (the interface is full).
+    const known = new Set(primary?.secondaryIps ?? []);
+    const free = w.daemon.store.interfaces()[0]?.ips.filter((ip) => ip !== w.daemon.store.allocations()[0]?.ip) ?? [];
+    await w.emulator.model.assignAddresses(primary?.id ?? '', { ipCount: 3 - known.size });
+    const late = (cloudInterfaces(w)[0]?.secondaryIps ?? []).filter((ip) => !known.has(ip));
+    await recordSettledRelease(w, primary?.id ?? '', [...late, ...free]);
+    await w.restart();
+    for (const pod of ['b', 'c']) {
+      const added = await addPod(w, pod).catch((err: Error) => {
+        throw new Error(`${pod}: ${err.message}; exhausted: ${JSON.stringify(w.daemon.pool.status.exhausted)}`);
+      });
+      expect(added.ip).toBeTruthy();
+    }
+    expect(new Set(w.daemon.store.allocations().map((allocation) => allocation.ip)).size).toBe(3);
+    await waitFor(() => storeMatchesCloud(w), 5000, 'the store to match the cloud');
   });
 });
