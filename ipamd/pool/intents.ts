@@ -18,6 +18,10 @@ export interface RecordedIntent {
   intent: Intent;
   /** Set once the mutation settled: kept until the views of the cloud have caught up with it. */
   settledAt?: number;
+  /** When its latest call left, if not at `at` (a release re-issued by a successor). */
+  sentAt?: number;
+  /** The cloud answered its latest call (with an error), or it never left: no call of it can land any more. */
+  answered?: boolean;
 }
 
 const suffix = '.intent.json';
@@ -107,6 +111,24 @@ export class IntentLog {
     const recorded = this.open.get(id);
     if (!recorded || this.closed) return;
     const next = { ...recorded, intent };
+    this.open.set(id, next);
+    await this.write(next);
+  }
+
+  /** No call of this intent can land any more: the cloud answered it, or it never left. */
+  async markAnswered(id: string): Promise<void> {
+    await this.rewrite(id, (recorded) => ({ ...recorded, answered: true }));
+  }
+
+  /** Another call for this intent leaves now (written before it leaves, like the intent itself). */
+  async markResent(id: string, now: number): Promise<void> {
+    await this.rewrite(id, (recorded) => ({ ...recorded, sentAt: now, answered: false }));
+  }
+
+  private async rewrite(id: string, change: (recorded: RecordedIntent) => RecordedIntent): Promise<void> {
+    const recorded = this.open.get(id);
+    if (!recorded || this.closed) return;
+    const next = change(recorded);
     this.open.set(id, next);
     await this.write(next);
   }

@@ -226,6 +226,21 @@ export class PoolManager {
     return this.options.config.consistencyGraceMs ?? 60_000;
   }
 
+  /** How long after it left a cloud call whose answer nobody saw may still take effect: the consistency grace. */
+  private get callHorizonMs(): number {
+    return this.consistencyGraceMs;
+  }
+
+  /** Runs a release's call; an error answer from the cloud means this call will not land later. */
+  private async releaseCall(entry: RecordedIntent, interfaceId: string, addresses: { ips: string[]; prefixes: string[] }): Promise<void> {
+    try {
+      await this.options.provider.releaseAddresses(interfaceId, addresses);
+    } catch (err) {
+      if (isCloudError(err) && err.httpStatus !== undefined) await this.intents.markAnswered(entry.id);
+      throw err;
+    }
+  }
+
   /**
    * The inventory without what releases and deletes are taking away. An
    * address a pod holds is never dropped for a settled release: the pod got
@@ -478,8 +493,12 @@ export class PoolManager {
    */
   private async releaseAgain(interfaceId: string, addresses: { ips: string[]; prefixes: string[] }): Promise<boolean> {
     const entry = await this.intents.begin({ kind: 'release', interfaceId, ...addresses }, this.now());
-    if (!this.serving || this.stopped) return false;
-    await this.options.provider.releaseAddresses(interfaceId, addresses);
+    if (!this.serving || this.stopped) {
+      // Never sent: settling it may issue it at once.
+      await this.intents.markAnswered(entry.id);
+      return false;
+    }
+    await this.releaseCall(entry, interfaceId, addresses);
     await this.intents.settle(entry.id, this.now());
     this.touch([...addresses.ips, ...addresses.prefixes]);
     this.reservedSlots.delete(interfaceId);
@@ -522,7 +541,15 @@ export class PoolManager {
     const nic = view.find((candidate) => candidate.interfaceId === intent.interfaceId);
     const ips = nic ? intent.ips.filter((ip) => nic.secondaryIps.includes(ip)) : [];
     const prefixes = nic ? intent.prefixes.filter((prefix) => nic.prefixes.includes(prefix)) : [];
-    if (ips.length > 0 || prefixes.length > 0) await this.options.provider.releaseAddresses(intent.interfaceId, { ips, prefixes });
+    if (ips.length > 0 || prefixes.length > 0) {
+      // A call whose answer nobody saw may still land: re-issuing now would leave two calls that land at different times,
+      // and the later one could take an address back after an assign handed it out again. Wait for the view to show the
+      // first one landed, or for the time after which it cannot land any more.
+      const lastSent = entry.sentAt ?? entry.at;
+      if (!entry.answered && this.now() < lastSent + this.callHorizonMs) return;
+      await this.intents.markResent(entry.id, this.now());
+      await this.releaseCall(entry, intent.interfaceId, { ips, prefixes });
+    }
     await this.intents.settle(entry.id, this.now());
     // The slots it held on the interface are free now.
     this.reservedSlots.delete(intent.interfaceId);
@@ -737,7 +764,7 @@ export class PoolManager {
     this.touch([...freeIps, ...freePrefixes]);
     this.updateInterface(interfaceId, (nic) => ({ ...nic, ips: nic.ips.filter((ip) => !freeIps.includes(ip)), prefixes: nic.prefixes.filter((p) => !freePrefixes.includes(p)) }));
     const entry = await begun;
-    await this.options.provider.releaseAddresses(interfaceId, { ips: freeIps, prefixes: freePrefixes });
+    await this.releaseCall(entry, interfaceId, { ips: freeIps, prefixes: freePrefixes });
     await this.intents.settle(entry.id, this.now());
     this.touch([...freeIps, ...freePrefixes]);
   }

@@ -53,6 +53,28 @@ describe('a release in flight when ipamd is killed', () => {
   });
 });
 
+describe('a release re-issued by a successor while the killed daemon\'s call is still on its way', () => {
+  it('an address a later assign hands back stays out of the pool until that call can no longer land', async () => {
+    const w = await boot({ targets: { warmIpTarget: 2 }, daemon: { pool: { cooldownMs: 0 } } });
+    for (const pod of ['a', 'b', 'c']) await addPod(w, pod);
+    await waitFor(() => w.daemon.store.freeCount() === 2, 5000, 'the pool back at 2 free');
+    // The killed daemon's release is slow; the successor's own calls are quick, so its re-issue lands first.
+    w.emulator.configure({ latencyMs: { UnassignPrivateIpAddresses: 2500 } });
+    for (const pod of ['a', 'b', 'c']) await delPod(w, pod);
+    await waitFor(() => w.daemon.store.totalAddresses() === 2, 5000, 'a release in flight');
+    await w.daemon.stop();
+    w.emulator.configure({ latencyMs: {} });
+    await w.restart();
+    const acknowledged = new Map<string, string>();
+    // Adds that need the pool to grow: the cloud hands back the lowest free addresses, the ones the old call still names.
+    for (const pod of ['d', 'e', 'f', 'g', 'h']) acknowledged.set(pod, (await addPod(w, pod)).ip);
+    for (let t = 0; t < 300; t++) {
+      expectHeldByCloud(w, acknowledged);
+      await sleep(10);
+    }
+  });
+});
+
 describe('a release that fails part-way', () => {
   it('keeps none of the addresses the cloud no longer has and finishes the rest', async () => {
     const w = await boot({ targets: { warmIpTarget: 3 } });
