@@ -1,4 +1,5 @@
 import type { CloudModel, Instance, SecurityGroup, Subnet, Vpc } from './model/cloud.ts';
+import { ruleInput } from './model/security-limits.ts';
 
 export interface TopologyOptions {
   region?: string;
@@ -36,7 +37,11 @@ export async function buildTopology(model: CloudModel, options: TopologyOptions 
   const podSubnets = (options.podSubnetCidrs ?? ['10.0.16.0/20', '10.0.32.0/20']).map((cidr, index) =>
     model.createSubnet(vpc.id, cidr, zone, { Name: `${clusterName}-pods-${index + 1}`, [`kubernetes.io/cluster/${clusterName}`]: 'shared' }),
   );
-  const securityGroup = model.createSecurityGroup(vpc.id, `${clusterName}-nodes`);
+  const created = model.createSecurityGroup(vpc.id, `${clusterName}-nodes`, {}, { description: `${clusterName} nodes and pods` });
+  // EC2 groups start with no inbound rule: like an EKS cluster group, members reach each other.
+  // (An NSG's defaults admit the virtual network; an ECS basic group admits its members.)
+  if (created.kind === 'aws') model.security.addRules(created.id, [ruleInput({ direction: 'ingress', action: 'allow', remote: [{ kind: 'group', groupId: created.id }], description: 'members reach each other' })]);
+  const securityGroup = model.getSecurityGroup(created.id);
   const instances: Instance[] = [];
   const extraSubnet = podSubnets[0] ?? nodeSubnet;
   const extraInterfaces = Array.from({ length: Math.max(0, (options.interfacesPerInstance ?? 1) - 1) }, () => ({ subnetId: extraSubnet.id }));

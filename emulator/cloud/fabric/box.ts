@@ -5,6 +5,8 @@ import { ipBatch, namedNamespaceArgs, runInNamespace, type BatchOptions } from '
 import { boxNamespaces, deleteNamespaces, deleteNamespacesSync, trackLiveBox, untrackLiveBox } from './lifecycle.ts';
 import { boxPrefix, currentOwner, newBoxId, nodeInterfaceName, portName } from './names.ts';
 import { startProxy, type Endpoint, type ProxyHandle } from './proxy-process.ts';
+import { compileFirewall } from '../model/firewall-plan.ts';
+import { FabricFirewall, namespaceNft, type NftRunner } from './firewall.ts';
 
 /**
  * The VPC in a box: mirrors a `CloudModel` with network namespaces. The
@@ -12,6 +14,7 @@ import { startProxy, type Endpoint, type ProxyHandle } from './proxy-process.ts'
  * attached ENI; per-address /32 routes and permanent neighbours point at the
  * owning ENI, and strict reverse-path filtering on the ports drops packets
  * whose source the sending ENI does not own (the source/destination check).
+ * Security groups are enforced on the ports with nftables (firewall.ts).
  */
 
 export const defaultEndpoints: readonly Endpoint[] = [
@@ -30,6 +33,8 @@ export interface VpcBoxOptions {
   mtu?: number;
   /** Called with data-plane failures; attach/detach failures have no other outlet. */
   onError?: (hook: string, error: Error) => void;
+  /** How the firewall's transactions reach nft in the fabric (tests wrap it to inject failures). */
+  nft?: (fabricNamespace: string) => NftRunner;
 }
 
 interface Port {
@@ -83,6 +88,8 @@ export class VpcBox implements CloudObserver {
   private observing = false;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly syncDestroyer = { destroySync: (): void => this.destroySync() };
+  private readonly firewall: FabricFirewall;
+  private firewallQueued = false;
 
   constructor(options: VpcBoxOptions) {
     this.options = options;
@@ -90,6 +97,7 @@ export class VpcBox implements CloudObserver {
     this.mtu = String(options.mtu ?? 9001);
     this.prefix = boxPrefix(this.id, currentOwner());
     this.fabricNamespace = `${this.prefix}-fabric`;
+    this.firewall = new FabricFirewall((options.nft ?? namespaceNft)(this.fabricNamespace));
   }
 
   get up(): boolean {
@@ -137,6 +145,7 @@ export class VpcBox implements CloudObserver {
       await this.enqueue(async () => {
         await this.buildFabric();
         await this.mirrorModel();
+        await this.syncFirewall();
       });
     } catch (err) {
       await this.destroy();
@@ -197,6 +206,16 @@ export class VpcBox implements CloudObserver {
 
   addressesReleased(nic: NetworkInterface, change: AddressChange): Promise<void> {
     return this.hook('addressesReleased', true, () => this.release(nic.id, change));
+  }
+
+  /** Rules or memberships changed: one recompute for however many changes queue up meanwhile. */
+  securityChanged(): Promise<void> {
+    if (this.firewallQueued) return Promise.resolve();
+    this.firewallQueued = true;
+    return this.hook('securityChanged', false, () => {
+      this.firewallQueued = false;
+      return this.syncFirewall();
+    });
   }
 
   // ---- operations (run one at a time, in hook order) ---------------------
@@ -283,6 +302,7 @@ export class VpcBox implements CloudObserver {
     );
     this.ports.set(nic.id, port);
     this.remember(port, ips, nic.prefixes, true);
+    await this.syncFirewallQuietly();
   }
 
   private async detach(interfaceId: string): Promise<void> {
@@ -291,6 +311,7 @@ export class VpcBox implements CloudObserver {
     // Deleting one end of a veth deletes the other: the NIC leaves the node.
     await ipBatch([['link', 'del', port.name]], inNamespace(this.fabricNamespace));
     this.ports.delete(interfaceId);
+    await this.syncFirewallQuietly();
   }
 
   private async assign(interfaceId: string, change: AddressChange): Promise<void> {
@@ -300,6 +321,7 @@ export class VpcBox implements CloudObserver {
     const prefixes = change.prefixes.filter((prefix) => !port.prefixes.has(prefix));
     await ipBatch(this.addressLines('add', port, ips, prefixes), inNamespace(this.fabricNamespace));
     this.remember(port, ips, prefixes, true);
+    await this.syncFirewallQuietly();
   }
 
   private async release(interfaceId: string, change: AddressChange): Promise<void> {
@@ -309,6 +331,33 @@ export class VpcBox implements CloudObserver {
     const prefixes = change.prefixes.filter((prefix) => port.prefixes.has(prefix));
     await ipBatch(this.addressLines('del', port, ips, prefixes), inNamespace(this.fabricNamespace));
     this.remember(port, ips, prefixes, false);
+    await this.syncFirewallQuietly();
+  }
+
+  // ---- firewall ----------------------------------------------------------
+
+  /** Moves the fabric's nftables to the model's current groups and memberships; the model hears how it went. */
+  private async syncFirewall(): Promise<void> {
+    const plan = compileFirewall(this.model.securityView());
+    const ports = new Map([...this.ports].map(([interfaceId, port]) => [interfaceId, port.name]));
+    try {
+      const outcome = await this.firewall.apply(plan, ports);
+      this.model.recordFirewall({ generation: outcome.generation, lastApplyMs: outcome.ms, error: null });
+    } catch (err) {
+      this.model.recordFirewall({ generation: this.firewall.committed, lastApplyMs: null, error: (err as Error).message });
+      throw err;
+    }
+  }
+
+  /** After an address or port change: a firewall failure is reported, never turned into a failed cloud call. */
+  private async syncFirewallQuietly(): Promise<void> {
+    try {
+      await this.syncFirewall();
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.failures.push({ hook: 'firewall', error });
+      (this.options.onError ?? defaultOnError)('firewall', error);
+    }
   }
 
   // ---- helpers -----------------------------------------------------------
@@ -397,4 +446,6 @@ async function checkHost(): Promise<void> {
   }
   const probe = await run('sysctl', ['-V']).catch((err: Error) => ({ code: -1, stderr: err.message }));
   if (probe.code !== 0) throw new Error(`the VPC box needs procps' \`sysctl\` on PATH: ${probe.stderr}`);
+  const nft = await run('nft', ['--version']).catch((err: Error) => ({ code: -1, stderr: err.message }));
+  if (nft.code !== 0) throw new Error(`the VPC box needs nftables' \`nft\` on PATH (security groups): ${nft.stderr}`);
 }

@@ -4,6 +4,11 @@ import type { CloudName, InstanceCatalog, InstanceTypeInfo } from '../../../prov
 import { addressRules, defaultSecurityGroupName, type AddressRules } from './address-rules.ts';
 import { ModelError } from './errors.ts';
 import { RecordHistory } from './history.ts';
+import { SecurityGroupStore } from './security-groups.ts';
+import type { SecurityView } from './firewall-plan.ts';
+import type { CreateGroupInput, SecurityGroup } from './security-types.ts';
+
+export type { SecurityGroup } from './security-types.ts';
 
 /**
  * The cloud-neutral model of a VPC cloud: VPCs, subnets with a finite address
@@ -28,13 +33,8 @@ export interface Subnet {
   cidr: string;
   gateway: string;
   tags: Tags;
-}
-
-export interface SecurityGroup {
-  id: string;
-  vpcId: string;
-  name: string;
-  tags: Tags;
+  /** ARM: the NSG associated with the subnet (evaluated with the NIC's). */
+  networkSecurityGroupId?: string;
 }
 
 export interface Instance {
@@ -66,6 +66,8 @@ export interface NetworkInterface {
   zone: string;
   description: string;
   securityGroupIds: string[];
+  /** ARM: address → the application security groups its ipConfiguration names. */
+  applicationGroups: Record<string, string[]>;
   tags: Tags;
   primaryIp: string;
   secondaryIps: string[];
@@ -88,6 +90,15 @@ export interface CloudObserver {
   interfaceDetached(nic: NetworkInterface, instanceId: string): Promise<void>;
   addressesAssigned(nic: NetworkInterface, change: AddressChange): Promise<void>;
   addressesReleased(nic: NetworkInterface, change: AddressChange): Promise<void>;
+  /** A group's rules, an interface's or a subnet's groups changed: the firewall is recomputed from `securityView()`. */
+  securityChanged?(): Promise<void>;
+}
+
+/** How the data plane's last firewall commit went. */
+export interface FirewallStatus {
+  generation: number;
+  lastApplyMs: number | null;
+  error: string | null;
 }
 
 export interface Clock {
@@ -167,6 +178,7 @@ function copyInterface(nic: NetworkInterface): NetworkInterface {
   return {
     ...nic,
     securityGroupIds: [...nic.securityGroupIds],
+    applicationGroups: Object.fromEntries(Object.entries(nic.applicationGroups).map(([ip, ids]) => [ip, [...ids]])),
     tags: { ...nic.tags },
     secondaryIps: [...nic.secondaryIps],
     prefixes: [...nic.prefixes],
@@ -187,13 +199,15 @@ export class CloudModel {
   private readonly vpcs = new Map<string, Vpc>();
   private readonly subnets = new Map<string, Subnet>();
   private readonly spaces = new Map<string, SubnetAddressSpace>();
-  private readonly groups = new Map<string, SecurityGroup>();
+  /** Security groups and their rules; memberships live on interfaces and subnets. */
+  readonly security: SecurityGroupStore;
   private readonly instances = new Map<string, Instance>();
   private readonly interfaces = new Map<string, NetworkInterface>();
   private readonly history = new RecordHistory<NetworkInterface>();
   private readonly observers: CloudObserver[] = [];
   private readonly pending = new Set<Promise<void>>();
   private readonly macs = new Set<string>();
+  private firewall: (FirewallStatus & { at: string }) | null = null;
 
   constructor(options: CloudModelOptions) {
     this.catalog = options.catalog;
@@ -204,6 +218,12 @@ export class CloudModel {
     this.maxAddressesOnCreate = options.maxAddressesOnCreate ?? 49;
     this.prefixLength = options.prefixLength ?? 28;
     this.rules = addressRules[options.cloud ?? 'aws'];
+    this.security = new SecurityGroupStore({
+      cloud: this.rules.cloud,
+      newId: (prefix) => this.newId(prefix),
+      requireVpc: (vpcId) => void this.vpc(vpcId),
+      onChange: () => this.securityChanged(),
+    });
   }
 
   observe(observer: CloudObserver): void {
@@ -223,7 +243,7 @@ export class CloudModel {
     const vpc: Vpc = { id: this.newId('vpc'), region, cidrs: [...cidrs], tags: { ...tags } };
     this.vpcs.set(vpc.id, vpc);
     // Every EC2 VPC comes with its `default` group; it is used where a call names none.
-    if (this.rules.defaultSecurityGroup) this.createSecurityGroup(vpc.id, defaultSecurityGroupName);
+    if (this.rules.defaultSecurityGroup) this.security.createVpcDefault(vpc.id, defaultSecurityGroupName);
     return clone(vpc);
   }
 
@@ -256,11 +276,72 @@ export class CloudModel {
     return clone(subnet);
   }
 
-  createSecurityGroup(vpcId: string, name: string, tags: Tags = {}): SecurityGroup {
-    this.vpc(vpcId);
-    const group: SecurityGroup = { id: this.newId('sg'), vpcId, name, tags: { ...tags } };
-    this.groups.set(group.id, group);
-    return clone(group);
+  createSecurityGroup(vpcId: string, name: string, tags: Tags = {}, options: Omit<CreateGroupInput, 'name' | 'tags'> = {}): SecurityGroup {
+    return this.security.create(vpcId, { ...options, name, tags });
+  }
+
+  /** Deletes a group nothing refers to any more (no interface, subnet, ipConfiguration or other group's rule). */
+  deleteSecurityGroup(groupId: string): void {
+    const usedBy =
+      [...this.interfaces.values()].find((nic) => nic.securityGroupIds.includes(groupId) || Object.values(nic.applicationGroups).some((ids) => ids.includes(groupId)))?.id ??
+      [...this.subnets.values()].find((subnet) => subnet.networkSecurityGroupId === groupId)?.id ??
+      null;
+    this.security.delete(groupId, usedBy);
+  }
+
+  getSecurityGroup(groupId: string): SecurityGroup {
+    return this.security.get(groupId);
+  }
+
+  /** ARM: associates an NSG with a subnet (or none). */
+  setSubnetSecurityGroup(subnetId: string, groupId: string | null): void {
+    const subnet = this.subnet(subnetId);
+    if (groupId === null) delete subnet.networkSecurityGroupId;
+    else {
+      const group = this.security.inVpc(groupId, subnet.vpcId);
+      if (group.kind !== 'nsg') throw new ModelError('InvalidParameter', `${groupId} is not a network security group`);
+      subnet.networkSecurityGroupId = groupId;
+    }
+    this.securityChanged();
+  }
+
+  /** ARM: the application security groups each address's ipConfiguration names. */
+  setApplicationGroups(interfaceId: string, byAddress: Record<string, string[]>): void {
+    const nic = this.nic(interfaceId);
+    const limit = this.security.limits.groupsPerAddress;
+    for (const [address, ids] of Object.entries(byAddress)) {
+      if (address !== nic.primaryIp && !nic.secondaryIps.includes(address)) throw new ModelError('AddressNotAssigned', `address ${address} is not assigned to ${interfaceId}`);
+      if (ids.length > limit) throw new ModelError('GroupLimitExceeded', `an ipConfiguration may name at most ${limit} application security groups`);
+      for (const id of ids) {
+        if (this.security.inVpc(id, nic.vpcId).kind !== 'asg') throw new ModelError('InvalidParameter', `${id} is not an application security group`);
+      }
+    }
+    nic.applicationGroups = Object.fromEntries(Object.entries(byAddress).filter(([, ids]) => ids.length > 0).map(([ip, ids]) => [ip, [...ids]]));
+    this.storeInterface(nic);
+    this.securityChanged();
+  }
+
+  /** The data plane's word on the firewall, for the state endpoint: the last commit, or why it was refused. */
+  recordFirewall(status: FirewallStatus): void {
+    this.firewall = { ...status, at: new Date(this.clock.now()).toISOString() };
+  }
+
+  /** What the firewall is compiled from: the groups, and who is in them now. */
+  securityView(): SecurityView {
+    return {
+      cloud: this.rules.cloud,
+      groups: this.security.list(),
+      vpcs: [...this.vpcs.values()].map((vpc) => ({ id: vpc.id, cidrs: [...vpc.cidrs] })),
+      subnets: [...this.subnets.values()].map((subnet) => ({ id: subnet.id, networkSecurityGroupId: subnet.networkSecurityGroupId })),
+      interfaces: [...this.interfaces.values()].map((nic) => ({
+        id: nic.id,
+        vpcId: nic.vpcId,
+        subnetId: nic.subnetId,
+        securityGroupIds: [...nic.securityGroupIds],
+        addresses: [nic.primaryIp, ...nic.secondaryIps, ...nic.prefixes],
+        applicationGroups: nic.applicationGroups,
+      })),
+    };
   }
 
   /**
@@ -479,18 +560,18 @@ export class CloudModel {
   }
 
   /** Replaces an interface's security groups: each must exist in the interface's VPC. */
-  setSecurityGroups(interfaceId: string, groupIds: string[]): void {
+  setSecurityGroups(interfaceId: string, groupIds: string[], options: { optional?: boolean } = {}): void {
     const nic = this.nic(interfaceId);
-    if (groupIds.length === 0) throw new ModelError('InvalidParameter', 'an interface needs at least one security group');
-    for (const groupId of groupIds) this.groupOfVpc(groupId, nic.vpcId);
+    if (groupIds.length === 0 && !options.optional) throw new ModelError('InvalidParameter', 'an interface needs at least one security group');
+    this.checkInterfaceGroups(groupIds, nic.vpcId);
     nic.securityGroupIds = [...groupIds];
     this.storeInterface(nic);
+    this.securityChanged();
   }
 
   /** The VPC's `default` security group (EC2 VPCs have one from the start). */
   defaultSecurityGroup(vpcId: string): SecurityGroup | undefined {
-    const group = [...this.groups.values()].find((candidate) => candidate.vpcId === vpcId && candidate.name === defaultSecurityGroupName);
-    return group ? clone(group) : undefined;
+    return this.security.list().find((candidate) => candidate.vpcId === vpcId && candidate.name === defaultSecurityGroupName && candidate.kind === 'aws');
   }
 
   /** Replaces an interface's tags as a whole (an ARM PUT carries the full set). */
@@ -505,6 +586,7 @@ export class CloudModel {
     for (const target of targets) {
       Object.assign(target.tags, tags);
       if (this.interfaces.has(target.id)) this.storeInterface(target as NetworkInterface);
+      if (this.security.has(target.id)) this.security.setTags(target.id, target.tags);
     }
   }
 
@@ -566,7 +648,7 @@ export class CloudModel {
   }
 
   listSecurityGroups(): SecurityGroup[] {
-    return [...this.groups.values()].map(clone);
+    return this.security.list();
   }
 
   instanceType(name: string): InstanceTypeInfo {
@@ -586,6 +668,7 @@ export class CloudModel {
       vpcs: this.listVpcs(),
       subnets: this.listSubnets(),
       securityGroups: this.listSecurityGroups(),
+      firewall: this.firewall,
       instances: this.listInstances(),
       interfaces: this.listInterfaces(),
     };
@@ -597,7 +680,7 @@ export class CloudModel {
     const subnet = this.subnet(input.subnetId);
     const space = this.space(subnet.id);
     if (input.securityGroupIds.length === 0 && !input.securityGroupsOptional) throw new ModelError('InvalidParameter', 'an interface needs at least one security group');
-    for (const groupId of input.securityGroupIds) this.groupOfVpc(groupId, subnet.vpcId);
+    this.checkInterfaceGroups(input.securityGroupIds, subnet.vpcId);
     const secondaryCount = (input.secondaryIpCount ?? 0) + (input.secondaryIps?.length ?? 0);
     const prefixCount = input.prefixCount ?? 0;
     if (secondaryCount + prefixCount > this.maxAddressesOnCreate) {
@@ -630,6 +713,7 @@ export class CloudModel {
       zone: subnet.zone,
       description: input.description ?? '',
       securityGroupIds: [...input.securityGroupIds],
+      applicationGroups: {},
       tags: { ...(input.tags ?? {}) },
       primaryIp,
       secondaryIps: change.ips,
@@ -748,17 +832,32 @@ export class CloudModel {
     this.history.record(nic.id, this.clock.now(), null, this.clock.now() - this.describeLagMs);
   }
 
-  private groupOfVpc(groupId: string, vpcId: string): SecurityGroup {
-    const group = this.groups.get(groupId);
-    if (!group) throw new ModelError('SecurityGroupNotFound', `security group ${groupId} does not exist`);
-    if (group.vpcId !== vpcId) throw new ModelError('InvalidParameter', `security group ${groupId} belongs to another VPC`);
-    return group;
+  /** An interface's groups: in its VPC, within the cloud's quota, of kinds that may be combined. */
+  private checkInterfaceGroups(groupIds: string[], vpcId: string): void {
+    const groups = groupIds.map((groupId) => this.security.inVpc(groupId, vpcId));
+    if (new Set(groupIds).size !== groupIds.length) throw new ModelError('InvalidParameter', 'a security group is named twice');
+    const limit = this.security.limits.groupsPerInterface;
+    if (groupIds.length > limit) throw new ModelError('GroupLimitExceeded', `an interface may be in at most ${limit} security groups, not ${groupIds.length}`);
+    const kinds = new Set(groups.map((group) => group.kind));
+    if (kinds.has('asg')) throw new ModelError('InvalidParameter', 'an application security group is named on an ipConfiguration, not as a network security group');
+    if (kinds.has('basic') && kinds.has('enterprise')) throw new ModelError('InvalidParameter', 'an interface cannot be in basic and enterprise security groups at once');
+  }
+
+  /** Tells the data plane to recompute its firewall; it applies the change on its own queue. */
+  private securityChanged(): void {
+    for (const observer of this.observers) {
+      if (!observer.securityChanged) continue;
+      const promise = observer.securityChanged().finally(() => this.pending.delete(promise));
+      this.pending.add(promise);
+    }
   }
 
   private taggable(id: string): { id: string; tags: Tags } {
-    const found = this.interfaces.get(id) ?? this.subnets.get(id) ?? this.vpcs.get(id) ?? this.instances.get(id) ?? this.groups.get(id);
-    if (!found) throw new ModelError('InvalidParameter', `resource ${id} does not exist`);
-    return found;
+    // Groups live in their own store, which hands out copies: tag through it.
+    if (this.security.has(id)) return { id, tags: this.security.get(id).tags };
+    const found = this.interfaces.get(id) ?? this.subnets.get(id) ?? this.vpcs.get(id) ?? this.instances.get(id);
+    if (found) return found;
+    throw new ModelError('InvalidParameter', `resource ${id} does not exist`);
   }
 
   private validCidr(cidr: string): void {

@@ -27,6 +27,17 @@ export type ModelErrorCode =
   | 'PrimaryInterfaceDetach'
   | 'InvalidState'
   | 'PrefixUnsupported'
+  /** Deleting a security group that an interface, a subnet or another group's rule still names. */
+  | 'SecurityGroupInUse'
+  /** A second EC2 group of the same name in one VPC. */
+  | 'DuplicateSecurityGroup'
+  /** A rule the group has already (or named twice in one call). */
+  | 'DuplicateRule'
+  | 'RuleNotFound'
+  /** More rules than the group's quota. */
+  | 'RuleLimitExceeded'
+  /** More groups than an interface (or an ipConfiguration) may be in. */
+  | 'GroupLimitExceeded'
   | 'InvalidParameter';
 
 export class ModelError extends Error {

@@ -84,6 +84,12 @@ export const armModelCodes: Readonly<Record<ModelErrorCode, { status: number; co
   AddressNotAssigned: { status: 400, code: 'BadRequest' },
   InvalidState: { status: 400, code: 'BadRequest' },
   PrefixUnsupported: { status: 400, code: 'BadRequest' },
+  SecurityGroupInUse: { status: 400, code: 'InUseNetworkSecurityGroupCannotBeDeleted' },
+  DuplicateSecurityGroup: { status: 409, code: 'Conflict' },
+  DuplicateRule: { status: 400, code: 'SecurityRuleConflict' },
+  RuleNotFound: { status: 404, code: 'NotFound' },
+  RuleLimitExceeded: { status: 400, code: 'SecurityRulesLimitExceeded' },
+  GroupLimitExceeded: { status: 400, code: 'ApplicationSecurityGroupsLimitExceeded' },
   InvalidParameter: { status: 400, code: 'BadRequest' },
 };
 

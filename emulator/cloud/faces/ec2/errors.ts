@@ -27,6 +27,12 @@ export const ec2ModelCodes: Readonly<Record<ModelErrorCode, string>> = {
   PrimaryInterfaceDetach: 'OperationNotPermitted',
   InvalidState: 'IncorrectState',
   PrefixUnsupported: 'InvalidParameterValue',
+  SecurityGroupInUse: 'DependencyViolation',
+  DuplicateSecurityGroup: 'InvalidGroup.Duplicate',
+  DuplicateRule: 'InvalidPermission.Duplicate',
+  RuleNotFound: 'InvalidPermission.NotFound',
+  RuleLimitExceeded: 'RulesPerSecurityGroupLimitExceeded',
+  GroupLimitExceeded: 'SecurityGroupsPerInterfaceLimitExceeded',
   InvalidParameter: 'InvalidParameterValue',
 };
 

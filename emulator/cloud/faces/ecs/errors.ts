@@ -27,6 +27,12 @@ export const ecsModelCodes: Readonly<Record<ModelErrorCode, { code: string; stat
   PrimaryInterfaceDetach: { code: 'InvalidOperation.DetachPrimaryEniNotAllowed', status: 400 },
   InvalidState: { code: 'IncorrectInstanceStatus', status: 403 },
   PrefixUnsupported: { code: 'UnsupportedParameter', status: 400 },
+  SecurityGroupInUse: { code: 'DependencyViolation', status: 403 },
+  DuplicateSecurityGroup: { code: 'InvalidSecurityGroupName.Duplicated', status: 400 },
+  DuplicateRule: { code: 'InvalidPermission.Duplicate', status: 400 },
+  RuleNotFound: { code: 'InvalidSecurityGroupRule.NotFound', status: 404 },
+  RuleLimitExceeded: { code: 'AuthorizationLimitExceed', status: 403 },
+  GroupLimitExceeded: { code: 'SecurityGroupLimitExceeded', status: 403 },
   InvalidParameter: { code: 'InvalidParameter', status: 400 },
 };
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { CloudModel, type Instance, type SecurityGroup, type Subnet } from '../../../../emulator/cloud/model/cloud.ts';
 import { awsInstanceCatalog } from '../../../../providers/catalogs/catalog.ts';
 import { VpcBox, type VpcBoxOptions } from '../../../../emulator/cloud/fabric/index.ts';
+import { ruleInput } from '../../../../emulator/cloud/model/security-limits.ts';
 
 /**
  * Shared fixtures for the data-plane tests. They need root and iproute2 and
@@ -31,7 +32,10 @@ export async function buildWorld(options: Omit<VpcBoxOptions, 'model'> = {}): Pr
   const vpc = model.createVpc('us-east-1', ['10.0.0.0/16']);
   const subnetA = model.createSubnet(vpc.id, '10.0.1.0/24', 'us-east-1a');
   const subnetB = model.createSubnet(vpc.id, '10.0.2.0/24', 'us-east-1a');
-  const sg = model.createSecurityGroup(vpc.id, 'nodes');
+  const created = model.createSecurityGroup(vpc.id, 'nodes');
+  // As a cluster's node group does: members reach each other (a new EC2 group lets nothing in).
+  model.security.addRules(created.id, [ruleInput({ direction: 'ingress', action: 'allow', remote: [{ kind: 'group', groupId: created.id }] })]);
+  const sg = model.getSecurityGroup(created.id);
   const box = new VpcBox({ model, onError: () => undefined, ...options });
   await box.create();
   const launch = (subnet: Subnet = subnetA, type = 'm5.large'): Promise<Instance> =>
