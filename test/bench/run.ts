@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<void>> = {
   emulator: async () => printThroughput(await benchEmulatorThroughput()),
   ipamd: benchIpamd,
   cni: async () => (await import('./cni.ts')).benchCni(),
+  'security-groups': async () => (await import('./security-groups.ts')).benchSecurityGroups(),
 };
 
 for (const [name, suite] of Object.entries(suites)) {
