@@ -64,8 +64,8 @@ export interface ClusterOptions {
   nodes?: number;
   /** Default: the cloud profile's demo type. */
   instanceType?: string;
-  /** Extra ipamd environment variables. */
-  env?: Record<string, string>;
+  /** Extra ipamd environment variables; a function runs once the VPC exists (to name what it holds, e.g. a security group). */
+  env?: Record<string, string> | ((cluster: EmulatedCluster) => Record<string, string>);
   /** A conflist to use instead of the one ipamd writes (the plugin entry is taken from ipamd's). */
   conflist?: (written: Conflist) => Conflist;
 }
@@ -82,6 +82,7 @@ export class EmulatedCluster {
   private readonly pods = new Set<Pod>();
   private stopping = false;
   private podCounter = 0;
+  private extraEnv: Record<string, string> = {};
 
   constructor(private readonly options: ClusterOptions = {}) {
     this.profile = cloudProfiles[options.cloud ?? 'aws'];
@@ -110,6 +111,7 @@ export class EmulatedCluster {
       clusterName: 'demo',
     });
     await this.box.idle();
+    this.extraEnv = typeof this.options.env === 'function' ? this.options.env(this) : (this.options.env ?? {});
     this.nodes = this.topology.instances.map((instance, index) => {
       const dir = join(this.workDir, `node${index + 1}`);
       return {
@@ -145,7 +147,7 @@ export class EmulatedCluster {
       POOL_CHECK_INTERVAL_MS: '200',
       RECONCILE_INTERVAL_SECONDS: '5',
       METRICS_BIND_ADDRESS: '127.0.0.1:61678',
-      ...this.options.env,
+      ...this.extraEnv,
     };
     const child = spawn('ip', ['netns', 'exec', node.namespace, process.execPath, ...daemonNodeFlags, join(distDir, 'ipamd.mjs'), 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     node.ipamd = child;
