@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { CloudName } from '../../providers/contract.ts';
 import { EmulatedCluster, distDir, inNetns, type ClusterNode, type Pod } from './cluster.ts';
+import { stopAdmittingPing } from './demo-security.ts';
 
 export interface DemoOptions {
   cloud: CloudName;
@@ -34,7 +35,7 @@ function indent(text: string): string {
     .join('\n');
 }
 
-async function matrix(cluster: EmulatedCluster, pods: Pod[]): Promise<{ rows: string[]; failures: number }> {
+async function matrix(cluster: EmulatedCluster, pods: Pod[]): Promise<{ rows: string[]; failures: number; reach: Map<string, boolean> }> {
   const reach = new Map<string, boolean>();
   const pairs = pods.flatMap((from) => pods.filter((to) => to !== from).map((to) => [from, to] as const));
   const queue = [...pairs];
@@ -46,7 +47,34 @@ async function matrix(cluster: EmulatedCluster, pods: Pod[]): Promise<{ rows: st
   const width = Math.max(...pods.map((pod) => pod.name.length));
   const header = `${''.padEnd(width)}  ${pods.map((_, i) => String(i + 1).padStart(2)).join(' ')}`;
   const rows = pods.map((from, i) => `${from.name.padEnd(width)}  ${pods.map((to) => (to === from ? ' ·' : reach.get(`${from.name}>${to.name}`) ? ' ✓' : ' ✗')).join(' ')}   ${String(i + 1).padStart(2)} ${from.ip}`);
-  return { rows: [header, ...rows], failures: [...reach.values()].filter((ok) => !ok).length };
+  return { rows: [header, ...rows], failures: [...reach.values()].filter((ok) => !ok).length, reach };
+}
+
+/**
+ * The cluster's group stops admitting ICMP: pairs across nodes stop answering
+ * (their packets cross the fabric's firewall), pairs on one node do not (they
+ * never leave it). Then the rule is put back and every pair answers again.
+ */
+async function showSecurityGroups(cluster: EmulatedCluster, allPods: Pod[]): Promise<boolean> {
+  // Three pods per node are enough to show it, and keep the demo short.
+  const pods = cluster.nodes.flatMap((node) => allPods.filter((pod) => pod.node === node).slice(0, 3));
+  const change = stopAdmittingPing(cluster.emulator.model, cluster.topology.securityGroup.id);
+  await cluster.box.idle();
+  say(`\nSecurity groups are enforced in the fabric: ${change.description}.`);
+  const { rows, reach } = await matrix(cluster, pods);
+  for (const row of rows) say(`  ${row}`);
+  const across = (key: string): boolean => {
+    const [from, to] = key.split('>');
+    return pods.find((pod) => pod.name === from)?.node !== pods.find((pod) => pod.name === to)?.node;
+  };
+  const stopped = [...reach].filter(([, ok]) => !ok).map(([key]) => key);
+  const expected = stopped.length === [...reach.keys()].filter(across).length && stopped.every(across);
+  say(`  the ${stopped.length} pairs across nodes stop answering; the ${reach.size - stopped.length} on one node do not (their packets never leave the node)`);
+  change.restore();
+  await cluster.box.idle();
+  const restored = await matrix(cluster, pods);
+  say(restored.failures === 0 ? '  rule restored: every pair answers again' : `  rule restored, but ${restored.failures} pairs still FAIL`);
+  return expected && restored.failures === 0;
 }
 
 export async function runDemo(options: DemoOptions): Promise<number> {
@@ -90,6 +118,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     for (const row of rows) say(`  ${row}`);
     say(failures === 0 ? `  all ${pods.length * (pods.length - 1)} pairs reach each other` : `  ${failures} pairs FAILED`);
 
+    const firewallOk = await showSecurityGroups(cluster, pods);
+
     for (const node of cluster.nodes) say(`\nPool of ${node.instanceId} with its pods:\n${indent(await status(node))}`);
 
     if (options.keep) {
@@ -112,7 +142,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, options.cooldownSeconds * 1000 + 500));
       say(`\n...and ${options.cooldownSeconds} s later they are warm again:\n${indent(await status(node))}`);
     }
-    await stop(failures === 0 ? 0 : 1);
+    await stop(failures === 0 && firewallOk ? 0 : 1);
   } catch (err) {
     process.stderr.write(`demo failed: ${(err as Error).message}\n`);
     for (const node of cluster.nodes) if (node.ipamdLog.length > 0) process.stderr.write(`ipamd log of ${node.instanceId}:\n${node.ipamdLog.join('')}\n`);
