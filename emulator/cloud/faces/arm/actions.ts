@@ -4,7 +4,7 @@ import { networkApiVersions } from './api-versions.ts';
 import { ArmError, armErrorResponse, armResponse } from './errors.ts';
 import { armResourceGroup, armSubscriptionId } from './ids.ts';
 import { normalizeLocation, putNic as applyNicPut, validNicName } from './nic-put.ts';
-import { nicJson, nsgJson, skuJson, subnetJson, usageJson, vnetJson } from './resources.ts';
+import { nicJson, skuJson, subnetJson, usageJson, vnetJson } from './resources.ts';
 import type { ArmState, AsyncOperation } from './state.ts';
 
 /**
@@ -33,7 +33,7 @@ function location(call: ArmCall, nic: NetworkInterface): string {
   return call.model.getVpc(nic.vpcId).region;
 }
 
-function notFound(type: string, name: string): ArmError {
+export function notFound(type: string, name: string): ArmError {
   return new ArmError(
     404,
     'ResourceNotFound',
@@ -63,12 +63,17 @@ export const listNics: ArmAction = (call) => {
   return page(call, nics.map((each) => nic(call, each)));
 };
 
+/** The request body as text; too large a body is ARM's 413. */
+export async function readBody(call: ArmCall): Promise<string> {
+  return call.request.body().catch((err: unknown) => {
+    throw err instanceof BodyTooLarge ? new ArmError(413, 'RequestEntityTooLarge', 'The request body is too large.') : err;
+  });
+}
+
 export const putNic: ArmAction = async (call) => {
   const name = call.params[0] ?? '';
   validNicName(name);
-  const body = await call.request.body().catch((err: unknown) => {
-    throw err instanceof BodyTooLarge ? new ArmError(413, 'RequestEntityTooLarge', 'The request body is too large.') : err;
-  });
+  const body = await readBody(call);
   return call.state.exclusive(name, async () => {
     const outcome = await applyNicPut(call.model, call.state, {
       name,
@@ -114,7 +119,7 @@ export const deleteNic: ArmAction = async (call) => {
 
 // ---- long-running operations -------------------------------------------
 
-function operationHeaders(call: ArmCall, operation: AsyncOperation, region: string, withLocation: boolean): Record<string, string> {
+export function operationHeaders(call: ArmCall, operation: AsyncOperation, region: string, withLocation: boolean): Record<string, string> {
   const host = header(call.request.headers, 'host') ?? 'localhost';
   const version = call.request.url.searchParams.get('api-version') ?? networkApiVersions[0] ?? '';
   const prefix = `http://${host}/subscriptions/${armSubscriptionId}/providers/Microsoft.Network/locations/${normalizeLocation(region)}`;
@@ -158,20 +163,16 @@ export const operationResult: ArmAction = (call) => {
   return armResponse(204, undefined);
 };
 
-// ---- network security groups -------------------------------------------
-
-export const getNsg: ArmAction = (call) => {
-  const name = call.params[0] ?? '';
-  // ARM names are case-insensitive; the model's ids are lower case.
-  const group = call.model.listSecurityGroups().find((candidate) => candidate.id === name.toLowerCase());
-  if (!group) throw notFound('Microsoft.Network/networkSecurityGroups', name);
-  return armResponse(200, nsgJson(group, call.model.getVpc(group.vpcId).region));
-};
-
 // ---- virtual networks --------------------------------------------------
 
+/** The ARM name of a security group, for the JSON of what refers to it. */
+const groupName =
+  (call: ArmCall) =>
+  (modelId: string): string =>
+    call.state.security.nameOf(modelId);
+
 /** The VNet the route's first '*' names. */
-function vpc(call: ArmCall): { id: string; region: string } {
+export function vpc(call: ArmCall): { id: string; region: string } {
   const vnetName = call.params[0] ?? '';
   const found = call.model.listVpcs().find((candidate) => candidate.id === vnetName.toLowerCase());
   if (!found) throw notFound('Microsoft.Network/virtualNetworks', vnetName);
@@ -181,12 +182,12 @@ function vpc(call: ArmCall): { id: string; region: string } {
 export const getVnet: ArmAction = (call) => {
   const found = call.model.getVpc(vpc(call).id);
   const subnets = call.model.listSubnets().filter((subnet) => subnet.vpcId === found.id);
-  return armResponse(200, vnetJson(found, subnets));
+  return armResponse(200, vnetJson(found, subnets, groupName(call)));
 };
 
 export const listSubnets: ArmAction = (call) => {
   const found = vpc(call);
-  return armResponse(200, { value: call.model.listSubnets().filter((subnet) => subnet.vpcId === found.id).map(subnetJson) });
+  return armResponse(200, { value: call.model.listSubnets().filter((subnet) => subnet.vpcId === found.id).map((subnet) => subnetJson(subnet, groupName(call))) });
 };
 
 export const getSubnet: ArmAction = (call) => {
@@ -194,7 +195,7 @@ export const getSubnet: ArmAction = (call) => {
   const [vnetName = '', subnetName = ''] = call.params;
   const subnet = call.model.listSubnets().find((candidate) => candidate.vpcId === found.id && candidate.id === subnetName.toLowerCase());
   if (!subnet) throw new ArmError(404, 'NotFound', `Resource /subscriptions/${armSubscriptionId}/resourceGroups/${armResourceGroup}/providers/Microsoft.Network/virtualNetworks/${vnetName}/subnets/${subnetName} not found.`);
-  return armResponse(200, subnetJson(subnet));
+  return armResponse(200, subnetJson(subnet, groupName(call)));
 };
 
 export const listUsage: ArmAction = (call) => {
@@ -218,7 +219,7 @@ export const listSkus: ArmAction = (call) => {
 
 // ---- paging --------------------------------------------------------------
 
-function page(call: ArmCall, items: unknown[]): FaceResponse {
+export function page(call: ArmCall, items: unknown[]): FaceResponse {
   const { request } = call;
   const token = request.url.searchParams.get('$skipToken');
   let start = 0;

@@ -26,6 +26,24 @@ export class ArmError extends Error {
 export const ipConfigurationLimitCode = 'IpConfigurationCountLimitReached';
 export const maxIpConfigurationsPerNic = 256;
 
+/** ARM's answer to a body that does not parse or breaks the schema. */
+export function invalidRequest(message: string): ArmError {
+  return new ArmError(400, 'InvalidRequestFormat', `Cannot parse the request. ${message}`);
+}
+
+/** ARM's resource names (NICs, NSGs, ASGs, security rules): up to 80 word characters, '.', '-', '_'. */
+const resourceNamePattern = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?$/;
+
+export function validResourceName(name: string): void {
+  if (!resourceNamePattern.test(name)) {
+    throw new ArmError(
+      400,
+      'InvalidResourceName',
+      `Resource name ${name} is invalid. The name can be up to 80 characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.`,
+    );
+  }
+}
+
 /** The status ARM answers a code with when a fault is injected without one. */
 export function statusForCode(code: string): number {
   switch (code) {
@@ -85,11 +103,14 @@ export const armModelCodes: Readonly<Record<ModelErrorCode, { status: number; co
   InvalidState: { status: 400, code: 'BadRequest' },
   PrefixUnsupported: { status: 400, code: 'BadRequest' },
   SecurityGroupInUse: { status: 400, code: 'InUseNetworkSecurityGroupCannotBeDeleted' },
+  // ARM names groups per resource type and never refuses a second one of a name (EC2-only); a generic Conflict should it ever surface.
   DuplicateSecurityGroup: { status: 409, code: 'Conflict' },
+  // Two rules of one priority and direction: the only duplicate ARM knows.
   DuplicateRule: { status: 400, code: 'SecurityRuleConflict' },
   RuleNotFound: { status: 404, code: 'NotFound' },
-  RuleLimitExceeded: { status: 400, code: 'SecurityRulesLimitExceeded' },
-  GroupLimitExceeded: { status: 400, code: 'ApplicationSecurityGroupsLimitExceeded' },
+  RuleLimitExceeded: { status: 400, code: 'SecurityRuleCountLimitReached' },
+  // More application security groups on an ipConfiguration than ARM's limit (20): the limit is documented, its code is not.
+  GroupLimitExceeded: { status: 400, code: 'BadRequest' },
   InvalidParameter: { status: 400, code: 'BadRequest' },
 };
 

@@ -20,7 +20,8 @@ export const armIds = {
   subnet: (vpcId: string, subnetId: string): string => `${group}/providers/Microsoft.Network/virtualNetworks/${vpcId}/subnets/${subnetId}`,
   nic: (name: string): string => `${group}/providers/Microsoft.Network/networkInterfaces/${name}`,
   ipConfiguration: (nicName: string, name: string): string => `${group}/providers/Microsoft.Network/networkInterfaces/${nicName}/ipConfigurations/${name}`,
-  nsg: (securityGroupId: string): string => `${group}/providers/Microsoft.Network/networkSecurityGroups/${securityGroupId}`,
+  nsg: (name: string): string => `${group}/providers/Microsoft.Network/networkSecurityGroups/${name}`,
+  asg: (name: string): string => `${group}/providers/Microsoft.Network/applicationSecurityGroups/${name}`,
   vm: (instanceId: string): string => `${group}/providers/Microsoft.Compute/virtualMachines/${instanceId}`,
 };
 

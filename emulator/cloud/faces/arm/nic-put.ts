@@ -2,8 +2,10 @@ import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import type { CloudModel, NetworkInterface } from '../../model/cloud.ts';
 import { ModelError } from '../../model/errors.ts';
-import { ArmError, armModelCodes, fromModelError, ipConfigurationLimitCode, maxIpConfigurationsPerNic } from './errors.ts';
+import { ArmError, armModelCodes, fromModelError, invalidRequest, ipConfigurationLimitCode, maxIpConfigurationsPerNic, validResourceName } from './errors.ts';
 import { armIds, nameFromId, subnetFromId } from './ids.ts';
+import { applySecurity, wantedSecurity } from './nic-security.ts';
+import { parseJsonBody } from './request-body.ts';
 import type { ArmState } from './state.ts';
 
 /**
@@ -26,6 +28,7 @@ const ipConfigurationSchema = z
         subnet: reference.optional(),
         primary: z.boolean().optional(),
         privateIPAddressVersion: z.string().optional(),
+        applicationSecurityGroups: z.array(reference).nullish(),
       })
       .loose()
       .optional(),
@@ -68,37 +71,17 @@ export interface PutOutcome {
   failure?: { code: string; message: string };
 }
 
-const nicNamePattern = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?$/;
 const configNamePattern = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?$/;
 
-const invalid = (message: string): ArmError => new ArmError(400, 'InvalidRequestFormat', `Cannot parse the request. ${message}`);
+const invalid = invalidRequest;
 
 /** Azure writes locations in any case and with spaces ('East US'). */
 export const normalizeLocation = (location: string): string => location.toLowerCase().replaceAll(' ', '');
 
-export function validNicName(name: string): void {
-  if (!nicNamePattern.test(name)) {
-    throw new ArmError(
-      400,
-      'InvalidResourceName',
-      `Resource name ${name} is invalid. The name can be up to 80 characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.`,
-    );
-  }
-}
+export const validNicName = validResourceName;
 
 function parseBody(raw: string): NicBody {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw invalid('The request body is not valid JSON.');
-  }
-  const parsed = nicSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalid(`Property '${issue?.path.join('.') || '(body)'}': ${issue?.message ?? 'invalid'}.`);
-  }
-  return parsed.data;
+  return parseJsonBody(raw, nicSchema);
 }
 
 function wantedConfigs(model: CloudModel, body: NicBody, nicId: string): WantedConfig[] {
@@ -154,18 +137,6 @@ function wantedConfigs(model: CloudModel, body: NicBody, nicId: string): WantedC
   return configs;
 }
 
-/** The model security group named by the body's networkSecurityGroup, if any. */
-function wantedGroup(model: CloudModel, body: NicBody, nicId: string): string | null {
-  const ref = body.properties?.networkSecurityGroup;
-  if (!ref) return null;
-  const name = nameFromId(ref.id, ['Microsoft.Network', 'networkSecurityGroups']);
-  const group = name === undefined ? undefined : model.listSecurityGroups().find((g) => g.id === name.toLowerCase());
-  if (!group) {
-    throw new ArmError(400, 'InvalidResourceReference', `Resource ${ref.id} referenced by resource ${nicId} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`);
-  }
-  return group.id;
-}
-
 function runningVmError(nicId: string): ArmError {
   return new ArmError(
     400,
@@ -205,8 +176,16 @@ export async function putNic(model: CloudModel, state: ArmState, request: PutReq
   }
   const body = parseBody(request.body);
   const configs = wantedConfigs(model, body, nicId);
-  const group = wantedGroup(model, body, nicId);
   const subnet = model.getSubnet(configs[0]?.subnetModelId ?? '');
+  const security = wantedSecurity(
+    { model, state },
+    {
+      networkSecurityGroup: body.properties?.networkSecurityGroup,
+      configs: (body.properties?.ipConfigurations ?? []).map((config) => ({ name: config.name ?? '', applicationSecurityGroups: config.properties?.applicationSecurityGroups })),
+    },
+    existing ? state.nicName(existing.id) : request.name,
+    subnet.vpcId,
+  );
   const region = model.getVpc(subnet.vpcId).region;
   if (body.location === undefined && !existing) throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
   if (body.location !== undefined && normalizeLocation(body.location) !== normalizeLocation(region)) {
@@ -214,7 +193,9 @@ export async function putNic(model: CloudModel, state: ArmState, request: PutReq
       ? new ArmError(400, 'InvalidResourceLocation', `The resource '${request.name}' already exists in location '${region}'. A resource with the same name cannot be created in location '${body.location}'.`)
       : new ArmError(400, 'InvalidResourceReference', `Resource ${armIds.subnet(subnet.vpcId, subnet.id)} referenced by resource ${nicId} was not found in location '${body.location}'. Both resources must be in the same region.`);
   }
-  const outcome = existing ? await update(model, state, existing, body, configs, group, nicId) : await create(model, state, request.name, body, configs, group, nicId);
+  const outcome = existing ? await update(model, state, existing, body, configs, nicId) : await create(model, state, request.name, body, configs, security.nsg, nicId);
+  // The groups follow the addresses: a NIC whose operation failed keeps the groups it had.
+  if (outcome.modelId && !outcome.failure) applySecurity(model, outcome.modelId, security);
   return { ...outcome, location: normalizeLocation(region) };
 }
 
@@ -257,16 +238,12 @@ async function update(
   nic: NetworkInterface,
   body: NicBody,
   configs: WantedConfig[],
-  group: string | null,
   nicId: string,
 ): Promise<Omit<PutOutcome, 'location'>> {
   const properties = body.properties ?? {};
   if ('virtualMachine' in properties) {
     const wanted = properties.virtualMachine ? nameFromId(properties.virtualMachine.id, ['Microsoft.Compute', 'virtualMachines'])?.toLowerCase() ?? '(unknown)' : null;
     if (wanted !== (nic.attachment?.instanceId ?? null)) throw runningVmError(nicId);
-  }
-  if (group !== (nic.securityGroupIds[0] ?? null)) {
-    throw new ArmError(400, 'BadRequest', `Changing the network security group of ${nicId} is not supported by the emulator.`);
   }
   const primary = configs.find((config) => config.primary);
   const primaryName = state.configName(nic, nic.primaryIp);

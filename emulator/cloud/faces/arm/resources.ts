@@ -1,7 +1,7 @@
 import { parseCidr } from '../../model/addresses.ts';
 import type { InstanceTypeInfo } from '../../../../providers/catalogs/catalog.ts';
 import type { AddressRules } from '../../model/address-rules.ts';
-import type { CloudModel, NetworkInterface, SecurityGroup, Subnet, Vpc } from '../../model/cloud.ts';
+import type { CloudModel, NetworkInterface, Subnet, Vpc } from '../../model/cloud.ts';
 import { armIds, armMac, stableGuid } from './ids.ts';
 import type { ArmState } from './state.ts';
 
@@ -9,11 +9,12 @@ import type { ArmState } from './state.ts';
 
 type Json = Record<string, unknown>;
 
-export function subnetJson(subnet: Subnet): Json {
+/** A subnet; `groupName` gives the ARM name of its NSG (see ArmSecurityState). */
+export function subnetJson(subnet: Subnet, groupName: (modelId: string) => string): Json {
   return {
     name: subnet.id,
     id: armIds.subnet(subnet.vpcId, subnet.id),
-    etag: `W/"${stableGuid(`etag:${subnet.id}`)}"`,
+    etag: `W/"${stableGuid(`etag:${subnet.id}:${subnet.networkSecurityGroupId ?? ''}`)}"`,
     type: 'Microsoft.Network/virtualNetworks/subnets',
     properties: {
       provisioningState: 'Succeeded',
@@ -21,11 +22,12 @@ export function subnetJson(subnet: Subnet): Json {
       privateEndpointNetworkPolicies: 'Disabled',
       privateLinkServiceNetworkPolicies: 'Enabled',
       delegations: [],
+      ...(subnet.networkSecurityGroupId ? { networkSecurityGroup: { id: armIds.nsg(groupName(subnet.networkSecurityGroupId)) } } : {}),
     },
   };
 }
 
-export function vnetJson(vpc: Vpc, subnets: Subnet[]): Json {
+export function vnetJson(vpc: Vpc, subnets: Subnet[], groupName: (modelId: string) => string): Json {
   return {
     name: vpc.id,
     id: armIds.vnet(vpc.id),
@@ -37,26 +39,9 @@ export function vnetJson(vpc: Vpc, subnets: Subnet[]): Json {
       provisioningState: 'Succeeded',
       resourceGuid: stableGuid(vpc.id),
       addressSpace: { addressPrefixes: [...vpc.cidrs] },
-      subnets: subnets.map(subnetJson),
+      subnets: subnets.map((subnet) => subnetJson(subnet, groupName)),
       virtualNetworkPeerings: [],
       enableDdosProtection: false,
-    },
-  };
-}
-
-/** An NSG of a model security group: in its VPC's region, rules left out (the adapter reads none). */
-export function nsgJson(group: SecurityGroup, location: string): Json {
-  return {
-    name: group.id,
-    id: armIds.nsg(group.id),
-    etag: `W/"${stableGuid(`etag:${group.id}`)}"`,
-    type: 'Microsoft.Network/networkSecurityGroups',
-    location,
-    tags: { ...group.tags },
-    properties: {
-      provisioningState: 'Succeeded',
-      resourceGuid: stableGuid(group.id),
-      securityRules: [],
     },
   };
 }
@@ -77,6 +62,7 @@ export function nicJson(model: CloudModel, state: ArmState, nic: NetworkInterfac
   const name = state.nicName(nic.id);
   const provisioningState = state.provisioningState(nic.id);
   const subnet = model.getSubnet(nic.subnetId);
+  const groups = (ip: string): string[] => nic.applicationGroups[ip] ?? [];
   const config = (ip: string, primary: boolean): Json => {
     const configName = state.configName(nic, ip);
     return {
@@ -91,6 +77,7 @@ export function nicJson(model: CloudModel, state: ArmState, nic: NetworkInterfac
         subnet: { id: armIds.subnet(subnet.vpcId, subnet.id) },
         primary,
         privateIPAddressVersion: 'IPv4',
+        ...(groups(ip).length > 0 ? { applicationSecurityGroups: groups(ip).map((id) => ({ id: armIds.asg(state.security.nameOf(id)) })) } : {}),
       },
     };
   };
@@ -110,7 +97,7 @@ export function nicJson(model: CloudModel, state: ArmState, nic: NetworkInterfac
       macAddress: armMac(nic.mac),
       enableAcceleratedNetworking: false,
       enableIPForwarding: false,
-      ...(nic.securityGroupIds[0] ? { networkSecurityGroup: { id: armIds.nsg(nic.securityGroupIds[0]) } } : {}),
+      ...(nic.securityGroupIds[0] ? { networkSecurityGroup: { id: armIds.nsg(state.security.nameOf(nic.securityGroupIds[0])) } } : {}),
       // ARM shows `primary` and `virtualMachine` only on a NIC a VM uses.
       ...(attached ? { primary: attached.deviceIndex === 0, virtualMachine: { id: armIds.vm(attached.instanceId) } } : {}),
       nicType: 'Standard',

@@ -1,4 +1,5 @@
 import * as actions from './actions.ts';
+import * as security from './security-groups.ts';
 import type { ArmAction } from './actions.ts';
 import { networkApiVersions, skuApiVersions } from './api-versions.ts';
 
@@ -13,22 +14,40 @@ export interface ArmRoute {
 
 const network = ['resourceGroups', '*', 'providers', 'Microsoft.Network'];
 
+/** A Microsoft.Network resource served with GET, PUT and DELETE; `operation` is its operation-id prefix. */
+function readWriteDelete(pattern: string[], operation: string, run: { get: ArmAction; put: ArmAction; remove: ArmAction }): ArmRoute {
+  return {
+    pattern,
+    apiVersions: networkApiVersions,
+    methods: {
+      GET: { action: `${operation}_Get`, run: run.get },
+      PUT: { action: `${operation}_CreateOrUpdate`, run: run.put },
+      DELETE: { action: `${operation}_Delete`, run: run.remove },
+    },
+  };
+}
+
 /** The operations the ARM face serves: a new one is an entry here (and its function in ./actions.ts). */
 export const armRoutes: ArmRoute[] = [
   { pattern: [...network, 'networkInterfaces'], apiVersions: networkApiVersions, methods: { GET: { action: 'NetworkInterfaces_List', run: actions.listNics } } },
-  {
-    pattern: [...network, 'networkInterfaces', '*'],
-    apiVersions: networkApiVersions,
-    methods: {
-      GET: { action: 'NetworkInterfaces_Get', run: actions.getNic },
-      PUT: { action: 'NetworkInterfaces_CreateOrUpdate', run: actions.putNic },
-      DELETE: { action: 'NetworkInterfaces_Delete', run: actions.deleteNic },
-    },
-  },
-  { pattern: [...network, 'networkSecurityGroups', '*'], apiVersions: networkApiVersions, methods: { GET: { action: 'NetworkSecurityGroups_Get', run: actions.getNsg } } },
+  readWriteDelete([...network, 'networkInterfaces', '*'], 'NetworkInterfaces', { get: actions.getNic, put: actions.putNic, remove: actions.deleteNic }),
+  { pattern: [...network, 'networkSecurityGroups'], apiVersions: networkApiVersions, methods: { GET: { action: 'NetworkSecurityGroups_List', run: security.listNsgs } } },
+  { pattern: ['providers', 'Microsoft.Network', 'networkSecurityGroups'], apiVersions: networkApiVersions, methods: { GET: { action: 'NetworkSecurityGroups_ListAll', run: security.listNsgs } } },
+  readWriteDelete([...network, 'networkSecurityGroups', '*'], 'NetworkSecurityGroups', { get: security.getNsg, put: security.putNsg, remove: security.deleteNsg }),
+  { pattern: [...network, 'networkSecurityGroups', '*', 'securityRules'], apiVersions: networkApiVersions, methods: { GET: { action: 'SecurityRules_List', run: security.listRules } } },
+  readWriteDelete([...network, 'networkSecurityGroups', '*', 'securityRules', '*'], 'SecurityRules', { get: security.getRule, put: security.putRule, remove: security.deleteRule }),
+  { pattern: [...network, 'networkSecurityGroups', '*', 'defaultSecurityRules'], apiVersions: networkApiVersions, methods: { GET: { action: 'DefaultSecurityRules_List', run: security.listDefaultRules } } },
+  { pattern: [...network, 'networkSecurityGroups', '*', 'defaultSecurityRules', '*'], apiVersions: networkApiVersions, methods: { GET: { action: 'DefaultSecurityRules_Get', run: security.getDefaultRule } } },
+  { pattern: [...network, 'applicationSecurityGroups'], apiVersions: networkApiVersions, methods: { GET: { action: 'ApplicationSecurityGroups_List', run: security.listAsgs } } },
+  { pattern: ['providers', 'Microsoft.Network', 'applicationSecurityGroups'], apiVersions: networkApiVersions, methods: { GET: { action: 'ApplicationSecurityGroups_ListAll', run: security.listAsgs } } },
+  readWriteDelete([...network, 'applicationSecurityGroups', '*'], 'ApplicationSecurityGroups', { get: security.getAsg, put: security.putAsg, remove: security.deleteAsg }),
   { pattern: [...network, 'virtualNetworks', '*'], apiVersions: networkApiVersions, methods: { GET: { action: 'VirtualNetworks_Get', run: actions.getVnet } } },
   { pattern: [...network, 'virtualNetworks', '*', 'subnets'], apiVersions: networkApiVersions, methods: { GET: { action: 'Subnets_List', run: actions.listSubnets } } },
-  { pattern: [...network, 'virtualNetworks', '*', 'subnets', '*'], apiVersions: networkApiVersions, methods: { GET: { action: 'Subnets_Get', run: actions.getSubnet } } },
+  {
+    pattern: [...network, 'virtualNetworks', '*', 'subnets', '*'],
+    apiVersions: networkApiVersions,
+    methods: { GET: { action: 'Subnets_Get', run: actions.getSubnet }, PUT: { action: 'Subnets_CreateOrUpdate', run: security.putSubnet } },
+  },
   { pattern: [...network, 'virtualNetworks', '*', 'usages'], apiVersions: networkApiVersions, methods: { GET: { action: 'VirtualNetworks_ListUsage', run: actions.listUsage } } },
   {
     pattern: ['providers', 'Microsoft.Network', 'locations', '*', 'operations', '*'],

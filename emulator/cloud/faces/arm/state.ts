@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, NetworkInterface } from '../../model/cloud.ts';
+import { ArmSecurityState } from './security-state.ts';
 
 /** A long-running operation as its Azure-AsyncOperation URL reports it. */
 export interface AsyncOperation {
@@ -15,9 +16,12 @@ const maxOperations = 10_000;
 /**
  * What ARM shows that the cloud-neutral model does not keep: NIC names given
  * through ARM, the names of IP configurations, etags, and long-running
- * operations. All of it is keyed by the model's interface id.
+ * operations. All of it is keyed by the model's interface id; what ARM
+ * keeps of security groups is in `security`.
  */
 export class ArmState {
+  /** NSG and ASG names and the security rules as ARM shows them. */
+  readonly security = new ArmSecurityState();
   private readonly modelIdByName = new Map<string, string>();
   private readonly nameByModelId = new Map<string, string>();
   private readonly configNames = new Map<string, Map<string, string>>();
@@ -92,6 +96,7 @@ export class ArmState {
       [nic.primaryIp, ...nic.secondaryIps].map((ip) => [ip, this.configName(nic, ip), this.allocation(nic.id, ip)]),
       nic.tags,
       nic.securityGroupIds,
+      nic.applicationGroups,
       nic.attachment?.instanceId ?? null,
     ]);
     const stored = this.etags.get(nic.id);
