@@ -345,11 +345,14 @@ export class AzureProvider implements NodeProvider {
     }
     const names = Array.from({ length: request.count }, () => `vpc-cni-${randomBytes(6).toString('hex')}`);
     const result = await this.changeNic(interfaceId, (nic) => {
-      const subnet = primaryConfig(nic)?.subnet?.id;
+      const primary = primaryConfig(nic);
+      const subnet = primary?.subnet?.id;
       if (!subnet) throw new CloudError({ kind: 'invalid-request', code: 'NoPrimaryIpConfiguration', message: `NIC ${interfaceId} has no primary IP configuration with a subnet`, operation: 'AssignAddresses' });
+      // ARM refuses a NIC whose IP configurations name different application security groups.
+      const asgs = primary?.applicationSecurityGroups?.length ? { applicationSecurityGroups: primary.applicationSecurityGroups.map((asg) => ({ id: asg.id })) } : {};
       return {
         ...nic,
-        ipConfigurations: [...(nic.ipConfigurations ?? []), ...names.map((name) => ({ name, primary: false, privateIPAllocationMethod: 'Dynamic', subnet: { id: subnet } }))],
+        ipConfigurations: [...(nic.ipConfigurations ?? []), ...names.map((name) => ({ name, primary: false, privateIPAllocationMethod: 'Dynamic', subnet: { id: subnet }, ...asgs }))],
       };
     });
     const byName = new Map((result?.ipConfigurations ?? []).map((config) => [config.name ?? '', config.privateIPAddress]));

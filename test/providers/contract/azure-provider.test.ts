@@ -73,6 +73,16 @@ describe('AzureProvider', () => {
     expect(new Set(operations)).toEqual(new Set(['IMDS', 'ListNetworkInterfaces', 'GetVirtualNetwork', 'GetNetworkInterface', 'PutNetworkInterface', 'ListVirtualNetworkUsage', 'ListResourceSkus']));
   });
 
+  it('puts new IP configurations in the application security groups the NIC is in (Azure refuses a NIC whose configurations differ)', async () => {
+    const nicId = podNic.split('/').pop() ?? '';
+    const nic = emulator.model.getInterface(nicId);
+    const asg = emulator.model.createSecurityGroup(nic.vpcId, 'web', {}, { kind: 'asg' });
+    emulator.model.setApplicationGroups(nicId, { [nic.primaryIp]: [asg.id] });
+    const { ips } = await provider().assignAddresses(podNic, { kind: 'ips', count: 2 });
+    const groups = emulator.model.getInterface(nicId).applicationGroups;
+    for (const ip of ips) expect(groups[ip]).toEqual([asg.id]);
+  });
+
   it('redoes a write that lost the etag race, so concurrent writers all land', async () => {
     const azure = provider();
     const results = await Promise.all([1, 2, 3, 4].map(() => azure.assignAddresses(podNic, { kind: 'ips', count: 2 })));
