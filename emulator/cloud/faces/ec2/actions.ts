@@ -1,16 +1,13 @@
 import type { InstanceTypeInfo } from '../../../../providers/catalogs/catalog.ts';
 import type { CloudModel, NetworkInterface } from '../../model/cloud.ts';
 import { ModelError } from '../../model/errors.ts';
-import type { Ec2BucketClass } from './buckets.ts';
-import { QueryError, filterMatches, type Filter, type QueryParams } from './query.ts';
+import { ec2Arn, ok, ownerId, tagSet, tagSpecifications, type Ec2Action, type Handler } from './handler.ts';
+import { matchesFilters, page } from './listing.ts';
+import { QueryError } from './query.ts';
+import { securityGroupActions } from './security-groups.ts';
 import type { XmlObject } from './xml.ts';
 
-/** The emulated account that owns everything. */
-export const ownerId = '111122223333';
-
-type Handler = (model: CloudModel, params: QueryParams) => Promise<XmlObject> | XmlObject;
-
-const ok: XmlObject = { return: true };
+export { ownerId } from './handler.ts';
 
 function interfaceXml(nic: NetworkInterface, groupNames: Map<string, string>): XmlObject {
   const attachment = nic.attachment;
@@ -39,7 +36,7 @@ function interfaceXml(nic: NetworkInterface, groupNames: Map<string, string>): X
           deleteOnTermination: attachment.deleteOnTermination,
         }
       : undefined,
-    tagSet: Object.entries(nic.tags).map(([key, value]) => ({ key, value })),
+    tagSet: tagSet(nic.tags),
     privateIpAddressesSet: [
       { privateIpAddress: nic.primaryIp, primary: true },
       ...nic.secondaryIps.map((privateIpAddress) => ({ privateIpAddress, primary: false })),
@@ -50,18 +47,6 @@ function interfaceXml(nic: NetworkInterface, groupNames: Map<string, string>): X
 
 function groupNames(model: CloudModel): Map<string, string> {
   return new Map(model.listSecurityGroups().map((group) => [group.id, group.name]));
-}
-
-/** Matches `tag:Key`, `tag-key` and the named fields each resource exposes. */
-function matchesFilters(filters: Filter[], fields: (name: string) => string[] | undefined, tags: Record<string, string>): boolean {
-  return filters.every((filter) => {
-    if (filter.name.startsWith('tag:')) return filterMatches(filter.values, tags[filter.name.slice(4)]);
-    if (filter.name === 'tag-key') return Object.keys(tags).some((key) => filterMatches(filter.values, key));
-    const actual = fields(filter.name);
-    // Not just undefined: field tables are object literals, so `constructor` would find a function.
-    if (!Array.isArray(actual)) throw new QueryError('InvalidParameterValue', `The filter '${filter.name}' is invalid`);
-    return actual.some((value) => filterMatches(filter.values, value));
-  });
 }
 
 function interfaceField(nic: NetworkInterface, name: string): string[] | undefined {
@@ -98,24 +83,6 @@ function interfaceField(nic: NetworkInterface, name: string): string[] | undefin
     default:
       return undefined;
   }
-}
-
-/** Paging with an opaque token that carries the offset; `defaultPage` where the action pages without MaxResults. */
-function page<T>(items: T[], params: QueryParams, maxResultsRange: [number, number], defaultPage?: number): { items: T[]; nextToken?: string } {
-  const maxResults = params.int('MaxResults', maxResultsRange[0], maxResultsRange[1]) ?? defaultPage;
-  const token = params.optional('NextToken');
-  let start = 0;
-  if (token !== undefined) {
-    const decoded = /^o(\d+)$/.exec(Buffer.from(token, 'base64url').toString());
-    if (!decoded) throw new QueryError('InvalidParameterValue', `The token '${token}' is invalid`);
-    start = Number(decoded[1]);
-  }
-  if (maxResults === undefined) return { items: items.slice(start) };
-  const end = start + maxResults;
-  return {
-    items: items.slice(start, end),
-    ...(end < items.length ? { nextToken: Buffer.from(`o${end}`).toString('base64url') } : {}),
-  };
 }
 
 const describeNetworkInterfaces: Handler = (model, params) => {
@@ -162,15 +129,6 @@ const createNetworkInterface: Handler = (model, params) => {
   });
   return { networkInterface: interfaceXml(nic, groupNames(model)) };
 };
-
-function tagSpecifications(params: QueryParams): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (let i = 1; ; i++) {
-    const type = params.optional(`TagSpecification.${i}.ResourceType`);
-    if (type === undefined) return out;
-    out[type] = { ...(out[type] ?? {}), ...params.tags(`TagSpecification.${i}.`) };
-  }
-}
 
 const attachNetworkInterface: Handler = (model, params) => {
   const attachment = model.attachInterface(
@@ -282,7 +240,7 @@ const describeSubnets: Handler = (model, params) => {
   return {
     subnetSet: paged.items.map((subnet) => ({
       subnetId: subnet.id,
-      subnetArn: `arn:aws:ec2:${model.getVpc(subnet.vpcId).region}:${ownerId}:subnet/${subnet.id}`,
+      subnetArn: ec2Arn(model, subnet.vpcId, 'subnet', subnet.id),
       state: 'available',
       ownerId,
       vpcId: subnet.vpcId,
@@ -291,49 +249,7 @@ const describeSubnets: Handler = (model, params) => {
       availabilityZone: subnet.zone,
       defaultForAz: false,
       mapPublicIpOnLaunch: false,
-      tagSet: Object.entries(subnet.tags).map(([key, value]) => ({ key, value })),
-    })),
-    nextToken: paged.nextToken,
-  };
-};
-
-const describeSecurityGroups: Handler = (model, params) => {
-  const ids = params.list('GroupId');
-  const filters = params.filters();
-  let groups = model.listSecurityGroups();
-  if (ids.length > 0) {
-    // As EC2: one unknown id in GroupId.N fails the whole call (a group-id filter does not).
-    const missing = ids.filter((id) => !groups.some((group) => group.id === id));
-    if (missing.length > 0) throw new ModelError('SecurityGroupNotFound', `The security group '${missing.join(', ')}' does not exist`);
-    groups = groups.filter((group) => ids.includes(group.id));
-  }
-  const description = (name: string): string => `security group ${name}`;
-  const matching = groups.filter((group) =>
-    matchesFilters(
-      filters,
-      (name) =>
-        ({
-          'group-id': [group.id],
-          'group-name': [group.name],
-          'vpc-id': [group.vpcId],
-          'owner-id': [ownerId],
-          description: [description(group.name)],
-        })[name],
-      group.tags,
-    ),
-  );
-  const paged = page(matching, params, [5, 1000]);
-  return {
-    securityGroupInfo: paged.items.map((group) => ({
-      ownerId,
-      groupId: group.id,
-      groupName: group.name,
-      groupDescription: description(group.name),
-      vpcId: group.vpcId,
-      securityGroupArn: `arn:aws:ec2:${model.getVpc(group.vpcId).region}:${ownerId}:security-group/${group.id}`,
-      ipPermissions: [],
-      ipPermissionsEgress: [],
-      tagSet: Object.entries(group.tags).map(([key, value]) => ({ key, value })),
+      tagSet: tagSet(subnet.tags),
     })),
     nextToken: paged.nextToken,
   };
@@ -429,7 +345,7 @@ const describeInstances: Handler = (model, params) => {
             privateIpAddress: primary?.primaryIp,
             subnetId: instance.subnetId,
             vpcId: instance.vpcId,
-            tagSet: Object.entries(instance.tags).map(([key, value]) => ({ key, value })),
+            tagSet: tagSet(instance.tags),
             networkInterfaceSet: nics.map((nic) => interfaceXml(nic, names)),
           },
         ],
@@ -437,12 +353,6 @@ const describeInstances: Handler = (model, params) => {
     }),
   };
 };
-
-/** One EC2 action: how it runs against the model, and which of EC2's throttle buckets it draws from. */
-export interface Ec2Action {
-  run: Handler;
-  bucket: Ec2BucketClass;
-}
 
 /** The actions the EC2 face serves: a new action is one entry here. */
 export const ec2Actions: Record<string, Ec2Action> = {
@@ -456,7 +366,7 @@ export const ec2Actions: Record<string, Ec2Action> = {
   DeleteNetworkInterface: { run: deleteNetworkInterface, bucket: 'interface-mutation' },
   CreateTags: { run: createTags, bucket: 'tagging' },
   DescribeSubnets: { run: describeSubnets, bucket: 'describe' },
-  DescribeSecurityGroups: { run: describeSecurityGroups, bucket: 'describe' },
   DescribeInstanceTypes: { run: describeInstanceTypes, bucket: 'describe' },
   DescribeInstances: { run: describeInstances, bucket: 'describe' },
+  ...securityGroupActions,
 };

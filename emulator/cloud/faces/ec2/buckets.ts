@@ -3,13 +3,17 @@ import type { QueryParams } from './query.ts';
 
 /**
  * EC2's documented token buckets (capacity, refill per second). Each action
- * in the action table names the bucket class it draws from.
+ * in the action table names the bucket class it draws from: `other` is the
+ * page's "mutating actions", `resource-intensive` its list of the same name
+ * (Authorize/RevokeSecurityGroup*), `interface-mutation` and `tagging` the
+ * uncategorized actions with their own sizes.
  */
-export type Ec2BucketClass = 'describe' | 'interface-mutation' | 'tagging' | 'other';
+export type Ec2BucketClass = 'describe' | 'interface-mutation' | 'tagging' | 'resource-intensive' | 'other';
 
 const sizes: Record<Exclude<Ec2BucketClass, 'describe'>, BucketSpec> = {
   'interface-mutation': { capacity: 100, refillPerSecond: 5 },
   tagging: { capacity: 100, refillPerSecond: 10 },
+  'resource-intensive': { capacity: 50, refillPerSecond: 5 },
   other: { capacity: 50, refillPerSecond: 5 },
 };
 

@@ -27,6 +27,7 @@ export const ec2ModelCodes: Readonly<Record<ModelErrorCode, string>> = {
   PrimaryInterfaceDetach: 'OperationNotPermitted',
   InvalidState: 'IncorrectState',
   PrefixUnsupported: 'InvalidParameterValue',
+  // The security-group codes, each in EC2's error list (docs/fidelity/ec2.md).
   SecurityGroupInUse: 'DependencyViolation',
   DuplicateSecurityGroup: 'InvalidGroup.Duplicate',
   DuplicateRule: 'InvalidPermission.Duplicate',

@@ -1,7 +1,16 @@
-/** A parse failure that the EC2 face answers with the code it names. */
+/** A refusal of the face's own (a parse failure, a rule of EC2's the model does not know) that it answers with the code it names. */
 export class QueryError extends Error {
   constructor(
-    readonly code: 'MissingParameter' | 'InvalidParameterValue' | 'InvalidParameterCombination',
+    readonly code:
+      | 'MissingParameter'
+      | 'InvalidParameterValue'
+      | 'InvalidParameterCombination'
+      | 'InvalidPermission.Malformed'
+      | 'InvalidGroupId.Malformed'
+      | 'InvalidGroup.Reserved'
+      | 'InvalidSecurityGroupRuleId.NotFound'
+      | 'CannotDelete'
+      | 'VPCIdNotSpecified',
     message: string,
   ) {
     super(message);
