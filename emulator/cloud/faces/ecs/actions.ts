@@ -2,14 +2,11 @@ import { cidrContains } from '../../../../lib/ipv4.ts';
 import { alibabaInstanceCatalog } from '../../../../providers/catalogs/catalog.ts';
 import type { CloudModel, NetworkInterface } from '../../model/cloud.ts';
 import { RpcError, invalid, missing, type RpcParams } from './params.ts';
+import { interfaceGroups } from './eni-groups.ts';
+import { securityGroupActions } from './security-groups.ts';
+import { alibabaOwnerId, ecsStatus, ecsTime, eni, eniNotFound, eniState, region, regionOfVpc, tagsJson, tokenPage, type Handler, type JsonObject, type JsonValue } from './shared.ts';
 
-/** The emulated Alibaba Cloud account that owns everything. */
-export const alibabaOwnerId = '1234567890123456';
-
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
-
-type Handler = (model: CloudModel, params: RpcParams) => Promise<JsonObject> | JsonObject;
+export { alibabaOwnerId, ecsStatus, type JsonObject, type JsonValue };
 
 /**
  * ECS keeps DeleteOnRelease on the ENI itself, attached or not; the model
@@ -25,42 +22,6 @@ function releaseFlags(model: CloudModel): Map<string, boolean> {
     deleteOnRelease.set(model, flags);
   }
   return flags;
-}
-
-const eniNotFound = (id: string): RpcError => new RpcError('InvalidEniId.NotFound', `The specified EniId does not exist: ${id}.`, 404);
-const eniState = (id: string, status: string): RpcError =>
-  new RpcError('InvalidOperation.InvalidEniState', `The operation is not allowed in the current state of ENI ${id} (${status}).`, 400);
-
-/** RegionId is a parameter of every call but DescribeInstanceTypes: resources of other regions do not exist for it. */
-function region(params: RpcParams): string {
-  const value = params.required('RegionId');
-  if (!/^[a-z]{2,}(-[a-z0-9]+){1,4}$/.test(value)) throw new RpcError('InvalidRegionId.MalFormed', 'The specified parameter RegionId is not valid.');
-  return value;
-}
-
-function regionOfVpc(model: CloudModel): (vpcId: string) => string {
-  const regions = new Map(model.listVpcs().map((vpc) => [vpc.id, vpc.region]));
-  return (vpcId) => regions.get(vpcId) ?? '';
-}
-
-export function ecsStatus(nic: NetworkInterface): 'Available' | 'Attaching' | 'InUse' | 'Detaching' {
-  switch (nic.attachment?.status) {
-    case undefined:
-      return 'Available';
-    case 'attaching':
-      return 'Attaching';
-    case 'detaching':
-      return 'Detaching';
-    default:
-      return 'InUse';
-  }
-}
-
-/** ECS prints times to the second: 2019-12-25T12:31:31Z. */
-const ecsTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-function tagsJson(tags: Record<string, string>): JsonObject {
-  return { Tag: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) };
 }
 
 /** One ENI in the shape DescribeNetworkInterfaces, DescribeNetworkInterfaceAttribute and CreateNetworkInterface share. */
@@ -104,31 +65,6 @@ function primaryInterfaceIds(model: CloudModel): Set<string> {
   return new Set(model.listInstances().map((instance) => instance.primaryInterfaceId));
 }
 
-/** The current truth of one ENI, if it exists in this region. */
-function eni(model: CloudModel, id: string, regionId: string): NetworkInterface {
-  let nic: NetworkInterface;
-  try {
-    nic = model.getInterface(id);
-  } catch {
-    throw eniNotFound(id);
-  }
-  if (regionOfVpc(model)(nic.vpcId) !== regionId) throw eniNotFound(id);
-  return nic;
-}
-
-/** Paging by an opaque token carrying the offset; NextToken is empty on the last page. */
-function tokenPage<T>(items: T[], params: RpcParams, range: [number, number], fallback: number): { items: T[]; nextToken: string } {
-  const maxResults = params.int('MaxResults', range[0], range[1]) ?? fallback;
-  const token = params.optional('NextToken');
-  let start = 0;
-  if (token !== undefined && token !== '') {
-    const decoded = /^ecs:(\d{1,9})$/.exec(Buffer.from(token, 'base64url').toString('latin1'));
-    if (!decoded) throw invalid('NextToken', 'The token was not issued by this service.');
-    start = Number(decoded[1]);
-  }
-  const end = start + maxResults;
-  return { items: items.slice(start, end), nextToken: end < items.length ? Buffer.from(`ecs:${end}`).toString('base64url') : '' };
-}
 
 const interfaceStatuses = new Set(['Available', 'Attaching', 'InUse', 'Detaching', 'Creating', 'Deleting', 'CreateFailed']);
 
@@ -212,6 +148,7 @@ const createNetworkInterface: Handler = (model, params) => {
   }
   if (regionOfVpc(model)(subnet.vpcId) !== regionId) throw new RpcError('InvalidVSwitchId.NotFound', `The specified VSwitchId does not exist in ${regionId}: ${subnetId}.`, 404);
   const groups = securityGroups(params);
+  interfaceGroups(model, 'the new ENI', subnet.vpcId, groups);
   const ipCount = params.int('SecondaryPrivateIpAddressCount', 1, 1000);
   const ips = params.list('PrivateIpAddress', 1000).map((ip, i) => params.ip(`PrivateIpAddress.${i + 1}`, ip));
   if (ipCount !== undefined && ips.length > 0) throw invalid('SecondaryPrivateIpAddressCount', 'SecondaryPrivateIpAddressCount and PrivateIpAddress.N cannot be given together.');
@@ -304,10 +241,16 @@ const modifyNetworkInterfaceAttribute: Handler = (model, params) => {
   const regionId = region(params);
   const id = params.required('NetworkInterfaceId');
   const release = params.bool('DeleteOnRelease');
-  for (const name of ['Description', 'NetworkInterfaceName', 'SecurityGroupId.1', 'QueueNumber', 'SourceDestCheck']) {
-    if (params.has(name)) throw new RpcError('UnsupportedParameter', `The emulator modifies DeleteOnRelease only, not ${name.replace(/\.1$/, '.N')}.`);
+  for (const name of ['Description', 'NetworkInterfaceName', 'QueueNumber', 'SourceDestCheck']) {
+    if (params.has(name)) throw new RpcError('UnsupportedParameter', `The emulator modifies DeleteOnRelease and SecurityGroupId.N only, not ${name}.`);
   }
+  // The groups the ENI ends up in, replacing the ones it was in.
+  const groups = params.list('SecurityGroupId', 100);
   const nic = eni(model, id, regionId);
+  if (groups.length > 0) {
+    interfaceGroups(model, id, nic.vpcId, groups);
+    model.setSecurityGroups(id, groups);
+  }
   if (release !== undefined) {
     releaseFlags(model).set(id, release);
     if (nic.attachment) model.setDeleteOnTermination(id, nic.attachment.id, release);
@@ -399,65 +342,6 @@ const describeVSwitches: Handler = (model, params) => {
   };
 };
 
-/** SecurityGroupIds is a JSON array of up to 100 ids, not a `.N` list. */
-function securityGroupIdsParam(params: RpcParams): string[] | undefined {
-  const raw = params.optional('SecurityGroupIds');
-  if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw invalid('SecurityGroupIds', 'Expected a JSON array of security group ids.');
-  }
-  if (!Array.isArray(parsed) || !parsed.every((id): id is string => typeof id === 'string' && id !== '')) throw invalid('SecurityGroupIds', 'Expected a JSON array of security group ids.');
-  if (parsed.length > 100) throw invalid('SecurityGroupIds', 'At most 100 ids are allowed.');
-  return parsed;
-}
-
-/** Unknown ids are left out of the answer, not an error, as on ECS. */
-const describeSecurityGroups: Handler = (model, params) => {
-  const regionId = region(params);
-  const ids = securityGroupIdsParam(params);
-  const single = params.optional('SecurityGroupId');
-  const vpcId = params.optional('VpcId');
-  const name = params.optional('SecurityGroupName');
-  const byNextToken = params.has('NextToken') || params.has('MaxResults');
-  const pageNumber = params.int('PageNumber', 1, 1_000_000) ?? 1;
-  const pageSize = params.int('PageSize', 1, 50) ?? 10;
-  const regionOf = regionOfVpc(model);
-  const matching = model
-    .listSecurityGroups()
-    .filter(
-      (group) =>
-        regionOf(group.vpcId) === regionId &&
-        (ids === undefined || ids.includes(group.id)) &&
-        (single === undefined || group.id === single) &&
-        (vpcId === undefined || group.vpcId === vpcId) &&
-        (name === undefined || group.name === name),
-    );
-  // Two paging styles, as DescribeNetworkInterfaces: NextToken/MaxResults, or PageNumber/PageSize (the default, 10 a page).
-  const paged = byNextToken ? tokenPage(matching, params, [10, 100], 10) : { items: matching.slice((pageNumber - 1) * pageSize, pageNumber * pageSize), nextToken: '' };
-  return {
-    RegionId: regionId,
-    TotalCount: matching.length,
-    PageNumber: byNextToken ? 1 : pageNumber,
-    PageSize: byNextToken ? paged.items.length : pageSize,
-    NextToken: paged.nextToken,
-    SecurityGroups: {
-      SecurityGroup: paged.items.map((group) => ({
-        SecurityGroupId: group.id,
-        SecurityGroupName: group.name,
-        SecurityGroupType: 'normal',
-        Description: '',
-        VpcId: group.vpcId,
-        ResourceGroupId: '',
-        ServiceManaged: false,
-        Tags: tagsJson(group.tags),
-      })),
-    },
-  };
-};
-
 const describeInstanceTypes: Handler = (model, params) => {
   const names = params.list('InstanceTypes', 10);
   const family = params.optional('InstanceTypeFamily');
@@ -538,6 +422,6 @@ export const ecsActions: Record<string, EcsAction> = {
   AssignPrivateIpAddresses: { run: assignPrivateIpAddresses, perMinute: 400 },
   UnassignPrivateIpAddresses: { run: unassignPrivateIpAddresses, perMinute: 400 },
   DescribeVSwitches: { run: describeVSwitches, perMinute: 300 },
-  DescribeSecurityGroups: { run: describeSecurityGroups, perMinute: 500 },
   TagResources: { run: tagResources, perMinute: 500 },
+  ...securityGroupActions,
 };

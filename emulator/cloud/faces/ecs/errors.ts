@@ -27,12 +27,15 @@ export const ecsModelCodes: Readonly<Record<ModelErrorCode, { code: string; stat
   PrimaryInterfaceDetach: { code: 'InvalidOperation.DetachPrimaryEniNotAllowed', status: 400 },
   InvalidState: { code: 'IncorrectInstanceStatus', status: 403 },
   PrefixUnsupported: { code: 'UnsupportedParameter', status: 400 },
+  // DeleteSecurityGroup: an ENI in the group, or a rule of another group naming it.
   SecurityGroupInUse: { code: 'DependencyViolation', status: 403 },
-  DuplicateSecurityGroup: { code: 'InvalidSecurityGroupName.Duplicated', status: 400 },
-  DuplicateRule: { code: 'InvalidPermission.Duplicate', status: 400 },
-  RuleNotFound: { code: 'InvalidSecurityGroupRule.NotFound', status: 404 },
+  // ECS group names need not be unique: the model refuses duplicates of EC2 groups only, so ECS never sees this.
+  DuplicateSecurityGroup: { code: 'InvalidParameter', status: 400 },
+  // AuthorizeSecurityGroup adds nothing for a rule that exists (and says OK); ModifySecurityGroupRule's code for a clash.
+  DuplicateRule: { code: 'InvalidOperation.RuleDuplicate', status: 400 },
+  RuleNotFound: { code: 'InvalidSecurityGroupRuleId.NotFound', status: 404 },
   RuleLimitExceeded: { code: 'AuthorizationLimitExceed', status: 403 },
-  GroupLimitExceeded: { code: 'SecurityGroupLimitExceeded', status: 403 },
+  GroupLimitExceeded: { code: 'InstanceSecurityGroupLimitExceeded', status: 403 },
   InvalidParameter: { code: 'InvalidParameter', status: 400 },
 };
 
@@ -44,6 +47,7 @@ function errorStatus(code: string): number {
   if (code === 'ServiceUnavailable') return 503;
   if (/^(Forbidden|QuotaExceeded|InvalidAccessKeyId|SignatureDoesNotMatch|IncorrectInstanceStatus)/.test(code)) return 403;
   if (['EniPerInstanceLimitExceeded', 'InvalidVSwitchId.IpNotEnough', 'InvalidVSwitchId.IpInvalid', 'Operation.Conflict', 'InvalidOperation.Ipv4CountExceeded'].includes(code)) return 403;
+  if (['DependencyViolation', 'AuthorizationLimitExceed', 'InstanceSecurityGroupLimitExceeded', 'InstanceLastSecurityGroup', 'InstanceNotInSecurityGroup'].includes(code)) return 403;
   return 400;
 }
 

@@ -11,7 +11,8 @@ const ecsVersion = '2014-05-26';
  * in `x-acs-action` and the parameters in the query; legacy (signature v2)
  * requests carry `Action` in the query. Parameters may also come as a form
  * body. Answers are JSON, PascalCase, with the list wrappers ECS uses. The
- * actions live in ./actions.ts.
+ * actions live in ./actions.ts (ENIs, vSwitches, types, tags) and
+ * ./security-groups.ts (security groups and their rules).
  */
 export class EcsFace implements Face {
   /** A call at / that names its action in x-acs-action or the query (EC2 Query names it only in its form body). */

@@ -81,6 +81,22 @@ export class RpcParams {
     return out;
   }
 
+  /** The N of `Name.N.Field` parameters (structured lists such as Permissions.N.Policy), 1 to N without gaps, at most `max`. */
+  structuredIndexes(name: string, max: number): number[] {
+    const pattern = new RegExp(`^${name.replace(/\./g, '\\.')}\\.(\\d{1,4})\\.[A-Za-z]+$`);
+    const found = new Set<number>();
+    for (const key of this.params.keys()) {
+      const match = pattern.exec(key);
+      if (match) found.add(Number(match[1]));
+    }
+    const sorted = [...found].sort((a, b) => a - b);
+    for (const [position, index] of sorted.entries()) {
+      if (index !== position + 1) throw invalid(`${name}.${index}`, `${name}.N must be numbered from 1 without gaps.`);
+    }
+    if (sorted.length > max) throw invalid(`${name}.N`, `At most ${max} values are allowed.`);
+    return sorted;
+  }
+
   /** `Tag.N.Key` / `Tag.N.Value` (N from 1 to 20) as given; a value may be left out, a key may not. */
   private tagEntries(max: number): Array<{ key: string; value: string | undefined }> {
     const indexes = new Set<number>();
