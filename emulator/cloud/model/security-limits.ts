@@ -8,7 +8,7 @@ import type { GroupKind, RuleInput } from './security-types.ts';
 export interface SecurityLimits {
   /** The kind a group gets when the caller names none. */
   defaultKind: GroupKind;
-  /** Groups one interface may be in (EC2: 5, a quota; ECS: 10); 0 = one NSG per NIC (ARM). */
+  /** Groups one interface may be in (EC2: 5, a quota; ECS: 5 by default, raised by ticket); ARM: one NSG per NIC. */
   groupsPerInterface: number;
   /** Rules per group and direction (EC2: 60 inbound, 60 outbound), or in all (ARM: 1000; ECS: 200). */
   rulesPerGroup: number;
@@ -20,7 +20,7 @@ export interface SecurityLimits {
 export const securityLimits: Readonly<Record<CloudName, SecurityLimits>> = {
   aws: { defaultKind: 'aws', groupsPerInterface: 5, rulesPerGroup: 60, rulesCountedPerDirection: true, groupsPerAddress: 0 },
   azure: { defaultKind: 'nsg', groupsPerInterface: 1, rulesPerGroup: 1000, rulesCountedPerDirection: false, groupsPerAddress: 20 },
-  alibaba: { defaultKind: 'basic', groupsPerInterface: 10, rulesPerGroup: 200, rulesCountedPerDirection: false, groupsPerAddress: 0 },
+  alibaba: { defaultKind: 'basic', groupsPerInterface: 5, rulesPerGroup: 200, rulesCountedPerDirection: false, groupsPerAddress: 0 },
 };
 
 const anywhere = [{ kind: 'cidr', cidr: '0.0.0.0/0' }] as const;
