@@ -10,6 +10,7 @@ import { emulatorAlibabaCredential } from '../../../../emulator/cluster/credenti
 import { ecs, openApi, teaUtil } from '../../../../providers/alibaba/sdk.ts';
 import type { CloudName } from '../../../../providers/catalogs/catalog.ts';
 import { requireHost, tcpProbe, tcpServer } from './helpers.ts';
+import { until } from './traffic.ts';
 
 /**
  * Each cloud's face changes real traffic: a rule written through the cloud's
@@ -51,15 +52,6 @@ async function env(cloud: CloudName, region: string): Promise<Env> {
   return { emulator, box, url, topology, client, server, probe };
 }
 
-async function until(probe: () => Promise<string>, want: string, withinMs = 1000): Promise<number> {
-  const started = Date.now();
-  let last = '';
-  while (Date.now() - started <= withinMs) {
-    last = await probe();
-    if (last === want) return Date.now() - started;
-  }
-  throw new Error(`still '${last}' after ${withinMs} ms (wanted '${want}')`);
-}
 
 describe('security groups through each face, on real traffic', () => {
   it('EC2 (AWS SDK): a group that admits nothing, then AuthorizeSecurityGroupIngress from the node group, then Revoke by rule id', async () => {

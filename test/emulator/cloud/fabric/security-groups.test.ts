@@ -6,7 +6,7 @@ import { VpcBox } from '../../../../emulator/cloud/fabric/index.ts';
 import { namespaceNft } from '../../../../emulator/cloud/fabric/firewall.ts';
 import { awsInstanceCatalog, type CloudName } from '../../../../providers/catalogs/catalog.ts';
 import { buildWorld, inNode, requireHost, tcpProbe, tcpServer, type World } from './helpers.ts';
-import { echoServer, ping, tcpSession, udpProbe, udpServer } from './traffic.ts';
+import { echoServer, ping, tcpSession, udpProbe, udpServer, until } from './traffic.ts';
 
 /**
  * Security groups enforced on real packets in the fabric: TCP, UDP and ICMP
@@ -18,16 +18,6 @@ import { echoServer, ping, tcpSession, udpProbe, udpServer } from './traffic.ts'
 const tcp = (port: number, remote: RuleInput['remote'], extra: Partial<RuleInput> = {}): RuleInput =>
   ruleInput({ direction: 'ingress', action: 'allow', protocol: 'tcp', ports: [{ from: port, to: port }], remote, ...extra });
 
-/** Polls a probe until it says `want`; the time it took, or throws after `withinMs`. */
-async function until(probe: () => Promise<string>, want: string, withinMs = 1000): Promise<number> {
-  const started = Date.now();
-  let last = '';
-  while (Date.now() - started <= withinMs) {
-    last = await probe();
-    if (last === want) return Date.now() - started;
-  }
-  throw new Error(`still '${last}' after ${withinMs} ms (wanted '${want}')`);
-}
 
 const closers: Array<{ close(): void }> = [];
 afterAll(() => {

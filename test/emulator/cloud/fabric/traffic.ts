@@ -109,3 +109,14 @@ export async function tcpSession(box: VpcBox, instanceId: string, host: string, 
     close: () => child.kill('SIGKILL'),
   };
 }
+
+/** Polls a probe until it says `want`; the time that took, or throws after `withinMs`. */
+export async function until(probe: () => Promise<string>, want: string, withinMs = 1000): Promise<number> {
+  const started = Date.now();
+  let last = '';
+  while (Date.now() - started <= withinMs) {
+    last = await probe();
+    if (last === want) return Date.now() - started;
+  }
+  throw new Error(`still '${last}' after ${withinMs} ms (wanted '${want}')`);
+}
