@@ -326,6 +326,16 @@ export class CloudModel {
     this.firewall = { ...status, at: new Date(this.clock.now()).toISOString() };
   }
 
+  /** Each group's members now: the addresses and prefixes of its interfaces (of its ipConfigurations, for an ASG). */
+  securityGroupMembers(): Record<string, string[]> {
+    const members: Record<string, string[]> = Object.fromEntries(this.security.list().map((group) => [group.id, [] as string[]]));
+    for (const nic of this.interfaces.values()) {
+      for (const groupId of nic.securityGroupIds) members[groupId]?.push(nic.primaryIp, ...nic.secondaryIps, ...nic.prefixes);
+      for (const [address, groupIds] of Object.entries(nic.applicationGroups)) for (const groupId of groupIds) members[groupId]?.push(address);
+    }
+    return members;
+  }
+
   /** What the firewall is compiled from: the groups, and who is in them now. */
   securityView(): SecurityView {
     return {
@@ -668,6 +678,7 @@ export class CloudModel {
       vpcs: this.listVpcs(),
       subnets: this.listSubnets(),
       securityGroups: this.listSecurityGroups(),
+      securityGroupMembers: this.securityGroupMembers(),
       firewall: this.firewall,
       instances: this.listInstances(),
       interfaces: this.listInterfaces(),

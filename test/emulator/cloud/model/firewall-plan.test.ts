@@ -25,6 +25,8 @@ describe('firewall plan', () => {
     const flow = { src: webNic.primaryIp, dst: dbNic.primaryIp, protocol: 'tcp' as const, dport: 5432, from: webNic.id, to: dbNic.id };
     expect(allows(compileFirewall(model.securityView()), flow)).toBe(false);
     model.security.addRules(db.id, [ruleInput({ direction: 'ingress', action: 'allow', protocol: 'tcp', ports: [{ from: 5432, to: 5432 }], remote: [{ kind: 'group', groupId: web.id }] })]);
+    // The state endpoint shows who is in each group.
+    expect(model.snapshot().securityGroupMembers).toMatchObject({ [web.id]: [webNic.primaryIp], [db.id]: [dbNic.primaryIp] });
     expect(allows(compileFirewall(model.securityView()), flow)).toBe(true);
     expect(allows(compileFirewall(model.securityView()), { ...flow, dport: 5433 })).toBe(false);
     // The default group admits its members on any port.
