@@ -2,7 +2,8 @@
  * CNI errors: what the plugin prints on stdout (where libcni reads it) with a
  * non-zero exit status, and how ipamd's answers map onto CNI codes.
  *
- * Codes 0-99 are the spec's well-known ones; 100+ are ours:
+ * Codes 0-99 are the spec's well-known ones (3: ADD into a network namespace
+ * that does not exist, nothing allocated); 100+ are ours:
  *   100  no address available (ipamd `exhausted`; the message names the limit)
  *   101  CHECK found the attachment differs from prevResult, or is unknown to ipamd
  *   102  any other error ipamd reported (invalid request, internal)
@@ -88,6 +89,8 @@ export function fromIpamd(err: IpamError, op: string, socketPath: string): CniEr
     case 'check-failed':
     case 'not-found':
       if (op === 'check') return new CniError(Code.checkFailed, `check failed: ${err.message}`);
+      // ADD's not-found: the pod's namespace is not there, and nothing was allocated (the spec's "container unknown or does not exist").
+      if (op === 'add' && err.code === 'not-found') return new CniError(Code.unknownContainer, err.message, 'the runtime passed a CNI_NETNS that does not exist (the pod sandbox is gone?)');
       return new CniError(Code.ipamd, `ipamd refused ${op}: ${err.message}`);
     default:
       return new CniError(Code.ipamd, `ipamd refused ${op} (${err.code}): ${err.message}`, 'see the ipamd log on this node');

@@ -1,7 +1,7 @@
 import { IpamError } from '../wire/errors.ts';
 import type { AddParams, AddResult, CheckParams, CheckResult, DelParams, GcParams, GcResult, IpamService, RequestContext, StatusResult } from '../wire/protocol.ts';
 import type { AddressStore } from './datastore/store.ts';
-import { podGateway, type PodNetwork } from './dataplane/index.ts';
+import { podGateway, PodNetworkError, type PodNetwork } from './dataplane/index.ts';
 import type { Logger } from './common/logger.ts';
 import type { AddressSource } from './pool/address-source.ts';
 
@@ -28,12 +28,19 @@ export interface ServiceOptions {
  * Locking is the API server's: one request per container at a time. A wait
  * for growth gives that lock up (no request waits behind a cloud round trip)
  * and allocates nothing if a DEL of the same attachment ran meanwhile.
+ *
+ * Refused before any address is taken: a pod network namespace that does not
+ * exist (`not-found`, which the plugin reports as CNI code 3), and a second
+ * interface into a container that already has one (`invalid-request`): a pod
+ * gets exactly one interface, whose link-local gateway and default route it
+ * owns (Multus-style extra attachments need another CNI).
  */
 export class NodeIpamService implements IpamService {
   constructor(private readonly options: ServiceOptions) {}
 
   async add(params: AddParams, ctx?: RequestContext): Promise<AddResult> {
     const { store, addresses } = this.options;
+    this.refuseUpFront(params);
     const answer = await addresses.take(params.key, {
       netns: params.netns,
       ...(params.pod ? { pod: params.pod } : {}),
@@ -68,6 +75,7 @@ export class NodeIpamService implements IpamService {
       // Nothing half-made stays behind, and the address goes back (without cooldown: no pod ever used it).
       await podNetwork.tearDown(attachment).catch((cleanup: Error) => logger.warn({ err: cleanup.message }, 'cleanup after a failed pod network set-up failed'));
       await store.release(params.key, { cooldown: false });
+      if (err instanceof PodNetworkError && err.reason === 'netns-missing') throw missingNamespace(params.netns);
       throw new IpamError('internal', `could not set up the network of container ${params.key.containerId} in ${params.netns}: ${(err as Error).message}`);
     }
     return {
@@ -83,6 +91,20 @@ export class NodeIpamService implements IpamService {
       mtu: this.options.mtu,
       podGateway,
     };
+  }
+
+  /** What an ADD can be refused for without taking an address (a repeated ADD is not refused for its namespace: its set-up fails and releases). */
+  private refuseUpFront(params: AddParams): void {
+    const { store, podNetwork } = this.options;
+    const { containerId, ifName, network } = params.key;
+    const other = store.allocations().find((a) => a.key.containerId === containerId && (a.key.ifName !== ifName || a.key.network !== network));
+    if (other) {
+      throw new IpamError(
+        'invalid-request',
+        `container ${containerId} already has interface ${other.key.ifName} (network ${other.key.network}); vpc-cni gives a pod one interface, so ${ifName} on network ${network} is refused`,
+      );
+    }
+    if (podNetwork.hasNamespace && !store.find(params.key) && !podNetwork.hasNamespace(params.netns)) throw missingNamespace(params.netns);
   }
 
   async del(params: DelParams): Promise<void> {
@@ -139,4 +161,8 @@ export class NodeIpamService implements IpamService {
     if (released > 0) this.options.logger.info({ released, network: params.network }, 'garbage-collected stale allocations');
     return { released };
   }
+}
+
+function missingNamespace(netns: string): IpamError {
+  return new IpamError('not-found', `network namespace ${netns} (CNI_NETNS) does not exist; no address was allocated`);
 }

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 
 /**
  * The one way this project runs a program: no shell, every argument passed as
@@ -34,10 +36,64 @@ export class CommandError extends Error {
   }
 }
 
+/** Where programs are looked for after PATH: a daemon's PATH may lack the sbin directories iproute2 and nftables live in. */
+export const standardProgramDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/** A program found neither along PATH nor in the standard directories. */
+export class ProgramNotFoundError extends Error {
+  constructor(
+    readonly program: string,
+    readonly searched: string[],
+  ) {
+    super(`cannot run ${program}: no executable ${program} in PATH or the standard directories (searched ${searched.join(', ')}); is it installed?`);
+    this.name = 'ProgramNotFoundError';
+  }
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The absolute path of a program: the first executable `name` along
+ * `searchPath` (as execvp would pick), else in the standard directories.
+ * A name with a slash is returned as is.
+ */
+export function findProgram(name: string, searchPath: string = process.env.PATH ?? ''): string {
+  if (name.includes('/')) return name;
+  const dirs = [...new Set([...searchPath.split(':').filter((dir) => isAbsolute(dir)), ...standardProgramDirs])];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  throw new ProgramNotFoundError(name, dirs);
+}
+
+const programPaths = new Map<string, string>();
+
+/**
+ * `findProgram`, once per name for the life of the process: spawning a bare
+ * name makes the kernel try every PATH entry in turn (eight failed execve
+ * for `ip` under a typical PATH), on every pod ADD and DEL.
+ */
+export function programPath(name: string): string {
+  let path = programPaths.get(name);
+  if (path === undefined) {
+    path = findProgram(name);
+    programPaths.set(name, path);
+  }
+  return path;
+}
+
 /** Runs a command to completion; never rejects on a non-zero exit (see `runOk`), only when it cannot start. */
 export function run(file: string, args: string[], options: RunOptions = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
+    const child = spawn(programPath(file), args, {
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs,
       killSignal: 'SIGKILL',

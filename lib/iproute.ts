@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute } from 'node:path';
-import { CommandError, run, runOk, type CommandResult, type RunOptions } from './command.ts';
+import { CommandError, programPath, run, runOk, type CommandResult, type RunOptions } from './command.ts';
 
 /**
  * Driving iproute2: one `ip -batch -` per namespace and step (an exec costs
@@ -132,7 +132,13 @@ export async function ipBatch(lines: ReadonlyArray<BatchLine | string[]>, option
 export function ipBatchSync(lines: ReadonlyArray<BatchLine | string[]>, options: BatchOptions = {}): void {
   if (lines.length === 0) return;
   const batch = asBatchLines(lines);
-  spawnSync('ip', batchArgs(batch, options), { input: batchText(batch), stdio: ['pipe', 'ignore', 'ignore'] });
+  let ip: string;
+  try {
+    ip = programPath('ip');
+  } catch {
+    return; // best effort: without ip there is nothing to undo with
+  }
+  spawnSync(ip, batchArgs(batch, options), { input: batchText(batch), stdio: ['pipe', 'ignore', 'ignore'] });
 }
 
 /**

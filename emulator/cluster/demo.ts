@@ -22,6 +22,9 @@ export interface DemoOptions {
 
 const say = (line = ''): void => void process.stdout.write(`${line}\n`);
 
+/** Teardown stops every ipamd within a few seconds (cluster.ts); past this, something else hangs. */
+const teardownDeadlineMs = 60_000;
+
 async function status(node: ClusterNode): Promise<string> {
   const out = await inNetns(node.namespace, [process.execPath, join(distDir, 'ipamd.mjs'), 'status']);
   return out.code === 0 ? out.stdout : `status failed: ${out.stderr}`;
@@ -84,17 +87,25 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     ...(options.instanceType ? { instanceType: options.instanceType } : {}),
     env: { IP_COOLDOWN_PERIOD: String(options.cooldownSeconds) },
   });
-  let stopping = false;
-  const stop = async (code: number): Promise<never> => {
-    if (!stopping) {
-      stopping = true;
+  // One teardown, whatever asks for it first (the end of the run, a failure, a signal); later asks wait for it.
+  let stopping: Promise<never> | undefined;
+  const stop = (code: number): Promise<never> =>
+    (stopping ??= (async (): Promise<never> => {
       say('\nTearing down: ipamd, pods, nodes, fabric.');
-      await cluster.teardown();
-    }
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stop(130));
-  process.on('SIGTERM', () => void stop(143));
+      // Never hang on the way out: past the deadline exit anyway (the fabric's exit hook still deletes its namespaces).
+      setTimeout(() => {
+        process.stderr.write(`teardown did not finish within ${teardownDeadlineMs / 1000} s; exiting anyway\n`);
+        process.exit(code);
+      }, teardownDeadlineMs);
+      await cluster.teardown().catch((err: Error) => process.stderr.write(`teardown: ${err.message}\n`));
+      process.exit(code);
+    })());
+  // One handler for both signals. It stays installed while tearing down, so
+  // a second signal neither starts another teardown nor kills us half-way
+  // (the fabric's handler re-raises a signal nobody else listens to).
+  const onSignal = (signal: NodeJS.Signals): void => void stop(signal === 'SIGINT' ? 130 : 143);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     say(`Building the VPC in a box on the ${options.cloud} face: ${options.nodes} x ${cluster.instanceType}, ipamd in each node's namespace...`);
     const started = performance.now();

@@ -1,4 +1,4 @@
-import { alreadyGone, ipBatch, type BatchLine } from '../../lib/iproute.ts';
+import { ipBatch, ipJson, type BatchLine } from '../../lib/iproute.ts';
 import { parseCidr } from '../../lib/ipv4.ts';
 import { interfaceRulePriority, routeTableFor } from './routing.ts';
 
@@ -34,13 +34,28 @@ async function linkByMac(mac: string): Promise<string> {
   return found.ifname;
 }
 
-/** What an earlier run may have left for this interface: its rule and its table. */
-function clearLines(spec: HostInterfaceSpec): BatchLine[] {
+/**
+ * What an earlier run left for this interface (its rule, its table), read
+ * first so that only what exists is deleted: a delete of what is not there
+ * fails, and the first configuration of an interface would fail every line.
+ */
+async function clearLines(spec: HostInterfaceSpec): Promise<BatchLine[]> {
   const table = String(routeTableFor(spec.deviceIndex));
-  return [
-    { tokens: ['rule', 'del', 'from', `${spec.primaryIp}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)] },
-    { tokens: ['route', 'flush', 'table', table] },
-  ];
+  const [rules, routes] = await Promise.all([
+    ipJson<Array<{ priority: number; src?: string; srclen?: number; dst?: string; table?: string }>>([], ['-4', 'rule', 'show']),
+    ipJson<Array<{ table?: string }>>([], ['-4', 'route', 'show', 'table', 'all']),
+  ]);
+  const lines: BatchLine[] = rules
+    .filter((rule) => rule.priority === interfaceRulePriority && rule.src === spec.primaryIp && (rule.srclen ?? 32) === 32 && !rule.dst)
+    .map((rule) => ({ tokens: ['rule', 'del', 'from', `${spec.primaryIp}/32`, 'lookup', rule.table ?? table, 'priority', String(interfaceRulePriority)] }));
+  if (routes.some((route) => route.table === table)) lines.push({ tokens: ['route', 'flush', 'table', table] });
+  return lines;
+}
+
+/** Whether main holds the subnet route the kernel adds with an address (a re-configuration finds it gone). */
+async function hasSubnetRoute(link: string, subnetCidr: string): Promise<boolean> {
+  const routes = await ipJson<Array<{ dst: string }>>([], ['-4', 'route', 'show', 'table', 'main', 'dev', link]);
+  return routes.some((route) => route.dst === subnetCidr);
 }
 
 /** Applies the configuration with `ip -batch` in the namespace this process runs in. */
@@ -54,22 +69,20 @@ export class IpRouteHostNetwork implements HostNetwork {
     const table = String(routeTableFor(spec.deviceIndex));
     const { gateway } = spec;
     const { prefixLength } = parseCidr(spec.subnetCidr);
-    // Idempotent: clear what an earlier run may have left, then add.
-    await ipBatch(clearLines(spec), { force: true });
-    await ipBatch(
-      [
-        ['link', 'set', 'dev', link, 'mtu', String(spec.mtu), 'up'],
-        ['address', 'replace', `${spec.primaryIp}/${prefixLength}`, 'dev', link],
-        ['route', 'replace', `${gateway}/32`, 'dev', link, 'scope', 'link', 'table', table],
-        ['route', 'replace', 'default', 'via', gateway, 'dev', link, 'table', table],
-        ['rule', 'add', 'from', `${spec.primaryIp}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)],
-        // The kernel adds a subnet route in main for the address; traffic to the subnet must leave via eth0.
-        ['route', 'del', spec.subnetCidr, 'dev', link, 'table', 'main'],
-      ].map((tokens, i, all) => (i === all.length - 1 ? { tokens, tolerate: alreadyGone } : { tokens })),
-    );
+    // Idempotent: clear what an earlier run left, then add.
+    await ipBatch(await clearLines(spec), { force: true });
+    await ipBatch([
+      ['link', 'set', 'dev', link, 'mtu', String(spec.mtu), 'up'],
+      ['address', 'replace', `${spec.primaryIp}/${prefixLength}`, 'dev', link],
+      ['route', 'replace', `${gateway}/32`, 'dev', link, 'scope', 'link', 'table', table],
+      ['route', 'replace', 'default', 'via', gateway, 'dev', link, 'table', table],
+      ['rule', 'add', 'from', `${spec.primaryIp}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)],
+    ]);
+    // The kernel adds a subnet route in main for the address; traffic to the subnet must leave via eth0.
+    if (await hasSubnetRoute(link, spec.subnetCidr)) await ipBatch([['route', 'del', spec.subnetCidr, 'dev', link, 'table', 'main']]);
   }
 
   async removeInterface(spec: HostInterfaceSpec): Promise<void> {
-    await ipBatch(clearLines(spec), { force: true });
+    await ipBatch(await clearLines(spec), { force: true });
   }
 }

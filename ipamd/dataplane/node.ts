@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { ipToNumber, parseCidr } from '../../lib/ipv4.ts';
 import type { NodeNetworkSpec } from './types.ts';
 import { run, nftApply } from '../../lib/command.ts';
-import { alreadyGone, alreadyThere, ipBatch } from '../../lib/iproute.ts';
+import { alreadyGone, ipBatch, ipJson } from '../../lib/iproute.ts';
 import { hostVethPrefix } from '../../wire/names.ts';
 import { snatRulePriority } from './routing.ts';
 
@@ -132,6 +132,13 @@ function fwmarkRule(mark: number): string[] {
   return ['fwmark', `${text}/${text}`, 'lookup', 'main', 'priority', String(snatRulePriority)];
 }
 
+/** Whether the mark rule is there: asked first, so neither a restart's add nor a repeated clean-up's delete fails as a matter of course. */
+async function hasFwmarkRule(mark: number): Promise<boolean> {
+  const text = markText(mark);
+  const rules = await ipJson<Array<{ priority: number; fwmark?: string; fwmask?: string; table?: string }>>([], ['-4', 'rule', 'show']);
+  return rules.some((rule) => rule.priority === snatRulePriority && rule.fwmark === text && (rule.fwmask ?? text) === text && rule.table === 'main');
+}
+
 /** Sysctls, the SNAT table and the mark rule, in the namespace this process runs in. Idempotent. */
 export async function prepareNode(spec: NodeNetworkSpec, options: NodeOptions = {}): Promise<void> {
   const ruleset = snatRuleset(spec, options);
@@ -139,7 +146,8 @@ export async function prepareNode(spec: NodeNetworkSpec, options: NodeOptions = 
   for (const [path, value] of nodeSysctls(spec)) writeSysctl(root, path, value);
   const nft = await nftApply(ruleset);
   if (nft.code !== 0) throw new Error(`nft: cannot install the SNAT table: ${nft.stderr.trim()}`);
-  await ipBatch([{ tokens: ['rule', 'add', ...fwmarkRule(options.mark ?? defaultSnatMark)], tolerate: alreadyThere }]);
+  const mark = options.mark ?? defaultSnatMark;
+  if (!(await hasFwmarkRule(mark))) await ipBatch([['rule', 'add', ...fwmarkRule(mark)]]);
 }
 
 /** Undoes `prepareNode` except the sysctls (other software may rely on them). Idempotent. */
@@ -147,5 +155,6 @@ export async function cleanUpNode(options: NodeOptions = {}): Promise<void> {
   const table = options.tableName ?? snatTableName;
   const nft = await run('nft', ['delete', 'table', 'ip', table]);
   if (nft.code !== 0 && !alreadyGone.test(nft.stderr)) throw new Error(`nft: cannot delete table ${table}: ${nft.stderr.trim()}`);
-  await ipBatch([{ tokens: ['rule', 'del', ...fwmarkRule(options.mark ?? defaultSnatMark)], tolerate: alreadyGone }]);
+  const mark = options.mark ?? defaultSnatMark;
+  if (await hasFwmarkRule(mark)) await ipBatch([{ tokens: ['rule', 'del', ...fwmarkRule(mark)], tolerate: alreadyGone }]);
 }

@@ -8,6 +8,7 @@ import { podGateway } from './gateways.ts';
 import { interfaceRulePriority, podRulePriority, routeTableFor } from './routing.ts';
 import type { AttachmentRef, NodeNetworkSpec, PodAttachment, PodLinks, PodNetwork } from './types.ts';
 import { cleanUpNode, prepareNode, type NodeOptions } from './node.ts';
+import { PodRuleIndex, type RuleJson } from './pod-rules.ts';
 
 /**
  * The pod data plane with iproute2, in the namespace this process runs in
@@ -42,6 +43,12 @@ import { cleanUpNode, prepareNode, type NodeOptions } from './node.ts';
  * Concurrency: every name, route and rule is per pod (the veth name derives
  * from the attachment, MACs are random), so calls for different pods never
  * touch the same object and need no lock.
+ *
+ * No batch line is a delete that normally finds nothing: rules are deleted
+ * only where PodRuleIndex knows them to exist, the veth only where its
+ * sysctl directory shows it does (a lookup in /proc, not an exec). What an
+ * earlier run left (a crash, a failed clean-up) is still found and removed:
+ * the index starts from the kernel's rules.
  */
 
 export type PodNetworkFailure = 'invalid-argument' | 'interface-exists' | 'netns-missing' | 'failed';
@@ -114,19 +121,12 @@ interface NeighJson {
   lladdr?: string;
   state?: string[];
 }
-interface RuleJson {
-  priority: number;
-  src?: string;
-  srclen?: number;
-  dst?: string;
-  dstlen?: number;
-  table?: string;
-}
 
 const sameMac = (a: string | undefined, b: string | undefined): boolean => !!a && !!b && a.toLowerCase() === b.toLowerCase();
 
 export class IpRoutePodNetwork implements PodNetwork {
   private readonly sysctlRoot: string;
+  private readonly rules = new PodRuleIndex();
 
   constructor(private readonly options: IpRoutePodNetworkOptions = {}) {
     this.sysctlRoot = options.sysctlRoot ?? '/proc/sys';
@@ -141,6 +141,10 @@ export class IpRoutePodNetwork implements PodNetwork {
     return cleanUpNode(this.options.node);
   }
 
+  hasNamespace(netns: string): boolean {
+    return existsSync(netns);
+  }
+
   async setUp(a: PodAttachment): Promise<PodLinks> {
     validateAttachment(a);
     const hostVeth = hostVethName(a.network, a.containerId, a.ifName);
@@ -152,7 +156,8 @@ export class IpRoutePodNetwork implements PodNetwork {
       // Fresh device: no need to read first.
       writeFileSync(`${this.sysctlRoot}/net/ipv4/conf/${hostVeth}/proxy_arp`, '1');
       writeFileSync(`${this.sysctlRoot}/net/ipv4/neigh/${hostVeth}/proxy_delay`, '0');
-      await ipBatch(hostLines(a, hostVeth));
+      const leftover = { to: await this.rules.has('to', a.ip), from: await this.rules.has('from', a.ip) };
+      await this.applyRules(a.ip, () => ipBatch(hostLines(a, hostVeth, leftover)), { to: true, from: !a.owner.isPrimary });
     } catch (err) {
       // The rules go only if our route went in: if the route failed, the
       // address is routed to another device and the rules may be its owner's.
@@ -198,7 +203,7 @@ export class IpRoutePodNetwork implements PodNetwork {
     if (a.ip) checkIp(a.ip);
     const hostVeth = hostVethName(a.network, a.containerId, a.ifName);
     // Without the address, the host route on the veth tells it (rules do not name the veth).
-    const ips = a.ip ? [a.ip] : await addressesRoutedTo(hostVeth);
+    const ips = a.ip ? [a.ip] : this.hostLinkExists(hostVeth) ? await addressesRoutedTo(hostVeth) : [];
     try {
       await this.removeHostSide(hostVeth, ips);
     } catch (err) {
@@ -212,12 +217,43 @@ export class IpRoutePodNetwork implements PodNetwork {
    */
   private async removeHostSide(hostVeth: string, ips: string[]): Promise<void> {
     const lines: BatchLine[] = [];
+    const removed: Array<() => Promise<void>> = [];
     for (const ip of ips) {
-      lines.push({ tokens: ['rule', 'del', 'to', `${ip}/32`, 'priority', String(podRulePriority)], tolerate: alreadyGone });
-      lines.push({ tokens: ['rule', 'del', 'from', `${ip}/32`, 'priority', String(interfaceRulePriority)], tolerate: alreadyGone });
+      // Tolerating absence here covers only the unexpected (someone else removed the rule).
+      if (await this.rules.has('to', ip)) {
+        lines.push({ tokens: ['rule', 'del', 'to', `${ip}/32`, 'priority', String(podRulePriority)], tolerate: alreadyGone });
+        removed.push(() => this.rules.removed('to', ip));
+      }
+      if (await this.rules.has('from', ip)) {
+        lines.push({ tokens: ['rule', 'del', 'from', `${ip}/32`, 'priority', String(interfaceRulePriority)], tolerate: alreadyGone });
+        removed.push(() => this.rules.removed('from', ip));
+      }
     }
-    lines.push({ tokens: ['link', 'del', 'dev', hostVeth], tolerate: alreadyGone });
-    await ipBatch(lines);
+    if (this.hostLinkExists(hostVeth)) lines.push({ tokens: ['link', 'del', 'dev', hostVeth], tolerate: alreadyGone });
+    try {
+      await ipBatch(lines);
+    } catch (err) {
+      this.rules.forget();
+      throw err;
+    }
+    for (const update of removed) await update();
+  }
+
+  /** Runs a batch that adds the rules of `ip` (and deletes a leftover `from` rule), keeping the index in step. */
+  private async applyRules(ip: string, batch: () => Promise<unknown>, made: { to: boolean; from: boolean }): Promise<void> {
+    try {
+      await batch();
+    } catch (err) {
+      this.rules.forget();
+      throw err;
+    }
+    if (made.to) await this.rules.added('to', ip);
+    await (made.from ? this.rules.added('from', ip) : this.rules.removed('from', ip));
+  }
+
+  /** Whether a link exists in this process's namespace: its IPv4 sysctl directory is there (no exec). */
+  private hostLinkExists(name: string): boolean {
+    return existsSync(`${this.sysctlRoot}/net/ipv4/conf/${name}`);
   }
 
   async verify(a: PodAttachment & { hostInterface?: string }): Promise<string[]> {
@@ -304,15 +340,21 @@ function podLines(a: PodAttachment, hostVeth: string, podMac: string, hostMac: s
   ];
 }
 
-function hostLines(a: PodAttachment, hostVeth: string): BatchLine[] {
+/**
+ * The host side of a pod. `leftover`: the pod rules of this address that
+ * already exist (an earlier pod's, or this attachment's from a crashed run).
+ * Line 2 is the route (setUp's clean-up depends on it).
+ */
+function hostLines(a: PodAttachment, hostVeth: string, leftover: { to: boolean; from: boolean }): BatchLine[] {
   const lines: BatchLine[] = [
     { tokens: ['link', 'set', hostVeth, 'up'] },
     // `add`, not `replace`: a route to this address through another device is a conflict to report.
     { tokens: ['route', 'add', `${a.ip}/32`, 'dev', hostVeth, 'scope', 'link'] },
-    { tokens: ['rule', 'add', 'to', `${a.ip}/32`, 'lookup', 'main', 'priority', String(podRulePriority)], tolerate: alreadyThere },
-    // A leftover `from` rule (another table, or the address now on the primary ENI) must not win.
-    { tokens: ['rule', 'del', 'from', `${a.ip}/32`, 'priority', String(interfaceRulePriority)], tolerate: alreadyGone },
   ];
+  // The same rule for every pod of this address: one that is there already is kept.
+  if (!leftover.to) lines.push({ tokens: ['rule', 'add', 'to', `${a.ip}/32`, 'lookup', 'main', 'priority', String(podRulePriority)], tolerate: alreadyThere });
+  // A leftover `from` rule (another table, or the address now on the primary ENI) must not win.
+  if (leftover.from) lines.push({ tokens: ['rule', 'del', 'from', `${a.ip}/32`, 'priority', String(interfaceRulePriority)], tolerate: alreadyGone });
   if (!a.owner.isPrimary) {
     const table = String(routeTableFor(a.owner.deviceIndex));
     lines.push({ tokens: ['rule', 'add', 'from', `${a.ip}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)] });

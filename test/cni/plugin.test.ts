@@ -184,6 +184,12 @@ describe('ADD', () => {
     const r = await runPlugin({ env: env('ADD'), stdin: conf() });
     expectCniError(r, 102, /ipamd refused add \(internal\)/);
   });
+
+  it('is 3, naming the namespace, when ipamd finds no network namespace for an ADD', async () => {
+    ipamd.fake.failWith.set('add', new IpamError('not-found', 'network namespace /var/run/netns/gone (CNI_NETNS) does not exist; no address was allocated'));
+    const r = await runPlugin({ env: env('ADD'), stdin: conf() });
+    expectCniError(r, 3, /^network namespace \/var\/run\/netns\/gone \(CNI_NETNS\) does not exist; no address was allocated$/);
+  });
 });
 
 describe('bad input never reaches ipamd', () => {

@@ -13,7 +13,8 @@ import { paramsSchemas } from '../../ipamd/api/validation.ts';
 import { finishPendingReleases } from '../../ipamd/pending-releases.ts';
 import { decodeConfig, parseConfig } from '../../cni/config.ts';
 import { containerIdProblem, ifNameProblem, parseCniArgs, podFrom } from '../../cni/env.ts';
-import { CniError } from '../../cni/errors.ts';
+import { CniError, fromIpamd } from '../../cni/errors.ts';
+import { IpamError } from '../../wire/errors.ts';
 import { recordPendingRelease } from '../../cni/pending-release.ts';
 import { addResult, expectedFromPrevResult } from '../../cni/result.ts';
 import { fakeAddResult } from '../fakes/add-result.ts';
@@ -52,6 +53,15 @@ describe('validation agrees with ipamd', () => {
       const conf = parseConfig(decodeConfig(JSON.stringify({ cniVersion: '1.0.0', name })));
       expect(paramsSchemas.gc.safeParse({ network: conf.name, validAttachments: [] }).success, name).toBe(true);
     }
+  });
+});
+
+describe('ipamd errors as CNI codes', () => {
+  it('ADD into a namespace that does not exist is 3 with ipamd\'s message; other not-found answers stay 101 or 102', () => {
+    const missing = new IpamError('not-found', 'network namespace /var/run/netns/gone (CNI_NETNS) does not exist; no address was allocated');
+    expect(fromIpamd(missing, 'add', '/s')).toMatchObject({ code: 3, message: missing.message });
+    expect(fromIpamd(missing, 'check', '/s').code).toBe(101);
+    expect(fromIpamd(new IpamError('invalid-request', 'container c already has interface eth0'), 'add', '/s')).toMatchObject({ code: 102, message: expect.stringContaining('already has interface eth0') });
   });
 });
 

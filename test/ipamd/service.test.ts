@@ -3,6 +3,7 @@
  * holds only its own container's turn, an add the server answered `busy`
  * allocates nothing afterwards, and exhaustion reaches the plugin with its limit.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '../../ipamd/api/server.ts';
 import { AddressStore } from '../../ipamd/datastore/store.ts';
 import { noPodNetwork } from '../fakes/networks.ts';
+import { PodNetworkError, type PodNetwork } from '../../ipamd/dataplane/index.ts';
 import { silentLogger } from '../../ipamd/common/logger.ts';
 import { PoolAddressSource, type AddressSource } from '../../ipamd/pool/address-source.ts';
 import { primaryInterface, ScriptedPool } from './fixtures/pool.ts';
@@ -25,12 +27,16 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function serve(makeSource: (store: AddressStore) => AddressSource, options: { requestTimeoutMs?: number } = {}): Promise<{ store: AddressStore; socketPath: string }> {
+async function serve(
+  makeSource: (store: AddressStore) => AddressSource,
+  options: { requestTimeoutMs?: number } = {},
+  podNetwork: PodNetwork = noPodNetwork,
+): Promise<{ store: AddressStore; socketPath: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'ipamd-service-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const { store } = await AddressStore.open({ dir: join(dir, 'ipam'), mode: 'ips', cooldownMs: 0 });
   cleanups.push(() => store.close());
-  const service = new NodeIpamService({ store, addresses: makeSource(store), logger: silentLogger, podNetwork: noPodNetwork, mtu: 9001, subnetGateway: (cidr) => addressAt(cidr, 1), growWaitMs: 5000 });
+  const service = new NodeIpamService({ store, addresses: makeSource(store), logger: silentLogger, podNetwork, mtu: 9001, subnetGateway: (cidr) => addressAt(cidr, 1), growWaitMs: 5000 });
   const socketPath = join(dir, 'ipamd.sock');
   const server: ApiServer = await startApiServer({ socketPath, service, logger: silentLogger, ...options });
   cleanups.push(() => server.close());
@@ -127,5 +133,72 @@ describe('NodeIpamService and its address source', () => {
       return new PoolAddressSource({ store: s, pool, logger: silentLogger });
     });
     expect(await failureOf(callIpamd(socketPath, 'add', addParams('a'), { timeoutMs: 2000 }))).toMatchObject({ code: 'exhausted', limit: 'subnet-addresses' });
+  });
+});
+
+describe('NodeIpamService refuses up front, allocating nothing', () => {
+  /** A source that counts its takes: a refused add must not reach it. */
+  const countingSource = (store: AddressStore, counter: { takes: number }): AddressSource => ({
+    ready: true,
+    changed: () => undefined,
+    take: async (k) => {
+      counter.takes++;
+      return { kind: 'allocated', ...(await store.allocate(k, {})) };
+    },
+  });
+  const withNamespaces: PodNetwork = { ...noPodNetwork, hasNamespace: (netns) => existsSync(netns) };
+
+  it('an ADD into a network namespace that does not exist: not-found naming it, no address taken', async () => {
+    const counter = { takes: 0 };
+    const { store, socketPath } = await serve(
+      (s) => {
+        s.replaceInventory([primaryInterface(['10.0.0.11'])]);
+        return countingSource(s, counter);
+      },
+      {},
+      withNamespaces,
+    );
+    const failure = await failureOf(callIpamd(socketPath, 'add', addParams('a'), { timeoutMs: 2000 }));
+    expect(failure).toMatchObject({ code: 'not-found', message: expect.stringContaining('network namespace /var/run/netns/a (CNI_NETNS) does not exist') });
+    expect(counter.takes).toBe(0);
+    expect(store.allocations()).toEqual([]);
+    // A namespace that is there is served.
+    expect((await callIpamd(socketPath, 'add', { key: key('b'), netns: '/proc/self/ns/net' }, { timeoutMs: 2000 })).ip).toBe('10.0.0.11');
+  });
+
+  it('a namespace that vanishes during set-up: not-found too, and the address goes back', async () => {
+    const vanishing: PodNetwork = {
+      ...withNamespaces,
+      setUp: async (a) => {
+        throw new PodNetworkError('netns-missing', `network namespace ${a.netns} does not exist`);
+      },
+    };
+    const { store, socketPath } = await serve(
+      (s) => {
+        s.replaceInventory([primaryInterface(['10.0.0.11'])]);
+        return countingSource(s, { takes: 0 });
+      },
+      {},
+      vanishing,
+    );
+    const failure = await failureOf(callIpamd(socketPath, 'add', { key: key('a'), netns: '/proc/self/ns/net' }, { timeoutMs: 2000 }));
+    expect(failure).toMatchObject({ code: 'not-found', message: expect.stringContaining('/proc/self/ns/net (CNI_NETNS) does not exist') });
+    expect(store.allocations()).toEqual([]);
+  });
+
+  it('a second interface into the same container (CNI_IFNAME=net1, as Multus asks): invalid-request naming both', async () => {
+    const counter = { takes: 0 };
+    const { store, socketPath } = await serve((s) => {
+      s.replaceInventory([primaryInterface(['10.0.0.11', '10.0.0.12'])]);
+      return countingSource(s, counter);
+    });
+    await callIpamd(socketPath, 'add', addParams('a'), { timeoutMs: 2000 });
+    const second = { ...addParams('a'), key: { ...key('a'), ifName: 'net1' } };
+    const failure = await failureOf(callIpamd(socketPath, 'add', second, { timeoutMs: 2000 }));
+    expect(failure).toMatchObject({ code: 'invalid-request', message: expect.stringMatching(/container a already has interface eth0 .*one interface, so net1 .* is refused/) });
+    expect(counter.takes).toBe(1);
+    expect(store.allocations().map((a) => a.key)).toEqual([key('a')]);
+    // A runtime repeating the first ADD is still served, with the same address.
+    expect((await callIpamd(socketPath, 'add', addParams('a'), { timeoutMs: 2000 })).ip).toBe(store.allocations()[0]?.ip);
   });
 });

@@ -97,10 +97,11 @@ export class Agent {
 
   private constructor(readonly child: ChildProcess) {}
 
-  static async start(hostNs: string): Promise<Agent> {
+  /** `env`: the agent's environment (default ours), e.g. a PATH putting a wrapper in front of a program. */
+  static async start(hostNs: string, env: NodeJS.ProcessEnv = process.env): Promise<Agent> {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const script = new URL('./fixtures/agent.ts', import.meta.url).pathname;
-    const child = spawn('ip', ['netns', 'exec', hostNs, process.execPath, '--import', tsx, script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', hostNs, process.execPath, '--import', tsx, script], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const agent = new Agent(child);
     child.stderr?.on('data', (chunk: Buffer) => (agent.stderr += chunk.toString()));
     let buffered = '';
