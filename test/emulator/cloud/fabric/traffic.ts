@@ -120,3 +120,14 @@ export async function until(probe: () => Promise<string>, want: string, withinMs
   }
   throw new Error(`still '${last}' after ${withinMs} ms (wanted '${want}')`);
 }
+
+/**
+ * How long the fabric takes to commit the firewall change just made in the
+ * model (the latency the clouds' one second is about); the traffic check
+ * follows it, so a loaded machine's slow probes do not count against it.
+ */
+export async function committed(box: VpcBox): Promise<number> {
+  const started = Date.now();
+  await box.idle();
+  return Date.now() - started;
+}
