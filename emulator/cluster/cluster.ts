@@ -28,6 +28,11 @@ export const referencePluginDir = '/usr/lib/cni';
 
 export type RunResult = CommandResult;
 
+/** How long ipamd gets to stop after a signal before SIGKILL (a clean stop takes well under a second). */
+const ipamdStopGraceMs = 5_000;
+/** How long a SIGKILLed ipamd is waited for before teardown carries on without it. */
+const ipamdKillWaitMs = 2_000;
+
 /** A command of the harness: stdin empty unless given (some read it), killed after 30 s unless told otherwise. */
 export function run(file: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return runCommand(file, args, { input: options.input ?? '', timeoutMs: options.timeoutMs ?? 30_000 });
@@ -81,6 +86,8 @@ export class EmulatedCluster {
   private socketPath = '';
   private readonly pods = new Set<Pod>();
   private stopping = false;
+  /** Run first at teardown, while ipamd still answers (e.g. containerd, whose clients' CNI DELs need it). */
+  private readonly teardownHooks: Array<() => Promise<void>> = [];
   private podCounter = 0;
   private extraEnv: Record<string, string> = {};
 
@@ -191,13 +198,24 @@ export class EmulatedCluster {
     return this.signalIpamd(node, 'SIGTERM');
   }
 
+  /**
+   * Signals ipamd and waits for it to go, never for ever. A child already
+   * gone is not waited for, whether it exited or died by a signal (the
+   * fabric's own signal handler kills what runs in the namespaces it
+   * deletes, and its exit event may have fired before we ask). One still
+   * there after the grace period gets SIGKILL and a last bounded wait.
+   */
   private async signalIpamd(node: ClusterNode, signal: NodeJS.Signals): Promise<void> {
     const child = node.ipamd;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
     node.ipamd = undefined;
+    const gone = (): boolean => !child || child.exitCode !== null || child.signalCode !== null;
+    if (!child || gone()) return;
+    const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
+    const exitedWithin = (ms: number): Promise<boolean> => Promise.race([exited, new Promise<boolean>((resolve) => setTimeout(resolve, ms, false))]);
     child.kill(signal);
-    await exited;
+    if (await exitedWithin(ipamdStopGraceMs)) return;
+    if (!gone()) child.kill('SIGKILL');
+    if (!(await exitedWithin(ipamdKillWaitMs))) process.stderr.write(`ipamd on ${node.instanceId} (pid ${child.pid}) did not exit after SIGKILL; not waiting for it\n`);
   }
 
   newAttachment(node: ClusterNode, name: string): { netns: string; attachment: Attachment } {
@@ -238,7 +256,12 @@ export class EmulatedCluster {
     return (await inNetns(ns, ['ping', '-c', '1', '-W', '1', '-q', to])).code === 0;
   }
 
+  beforeTeardown(hook: () => Promise<void>): void {
+    this.teardownHooks.push(hook);
+  }
+
   async teardown(): Promise<void> {
+    for (const hook of this.teardownHooks.splice(0)) await hook().catch((err: unknown) => process.stderr.write(`teardown hook failed: ${String(err)}\n`));
     this.stopping = true;
     for (const node of this.nodes) await this.killIpamd(node).catch(() => undefined);
     for (const pod of this.pods) await run('ip', ['netns', 'del', pod.netns]).catch(() => undefined);
