@@ -104,7 +104,7 @@ export class NodeIpamService implements IpamService {
         `container ${containerId} already has interface ${other.key.ifName} (network ${other.key.network}); vpc-cni gives a pod one interface, so ${ifName} on network ${network} is refused`,
       );
     }
-    if (podNetwork.hasNamespace && !store.find(params.key) && !podNetwork.hasNamespace(params.netns)) throw missingNamespace(params.netns);
+    if (!store.find(params.key) && !podNetwork.hasNamespace(params.netns)) throw missingNamespace(params.netns);
   }
 
   async del(params: DelParams): Promise<void> {

@@ -37,12 +37,8 @@ export interface NodeNetworkSpec {
 export interface PodNetwork {
   /** Once per start: sysctls and the SNAT rules of the node (idempotent). */
   prepareNode(spec: NodeNetworkSpec): Promise<void>;
-  /**
-   * Whether the pod's network namespace is there to be set up: asked before an
-   * address is taken for it. A data plane without namespaces (a no-op one for
-   * tests of the control plane) leaves it out.
-   */
-  hasNamespace?(netns: string): boolean;
+  /** Whether the pod's network namespace is there to be set up: asked before an address is taken for it. */
+  hasNamespace(netns: string): boolean;
   /** Creates the pod's network; fails if `ifName` already exists in the namespace. */
   setUp(attachment: PodAttachment): Promise<PodLinks>;
   /** Removes everything setUp made; succeeds when it is already gone or the namespace is. */

@@ -8,6 +8,8 @@ import type { HostNetwork, PodNetwork } from '../../ipamd/dataplane/index.ts';
 /** For a daemon whose pods someone else wires. */
 export const noPodNetwork: PodNetwork = {
   prepareNode: async () => undefined,
+  // Pods of a control-plane test have no namespaces to look for.
+  hasNamespace: () => true,
   setUp: async (a) => ({
     hostInterface: { name: hostVethName(a.network, a.containerId, a.ifName), mac: '02:00:00:00:00:01' },
     podInterface: { name: a.ifName, mac: '02:00:00:00:00:02' },
