@@ -183,29 +183,29 @@ export class VpcBox implements CloudObserver {
   // ---- CloudObserver -----------------------------------------------------
 
   instanceLaunched(instance: Instance, primary: NetworkInterface, subnet: Subnet): Promise<void> {
-    return this.hook('instanceLaunched', true, () => this.launch(instance, primary, subnet));
+    return this.hook('instanceLaunched', true, this.thenFirewall(() => this.launch(instance, primary, subnet)));
   }
 
   instanceTerminated(instance: Instance): Promise<void> {
-    return this.hook('instanceTerminated', true, () => this.terminate(instance.id));
+    return this.hook('instanceTerminated', true, this.thenFirewall(() => this.terminate(instance.id)));
   }
 
   // The model runs attach/detach hooks detached from any caller: a rejection
   // would go unhandled, so these report through `onError` only.
   interfaceAttached(nic: NetworkInterface, instance: Instance): Promise<void> {
-    return this.hook('interfaceAttached', false, () => this.attach(nic, instance.id));
+    return this.hook('interfaceAttached', false, this.thenFirewall(() => this.attach(nic, instance.id)));
   }
 
   interfaceDetached(nic: NetworkInterface, _instanceId: string): Promise<void> {
-    return this.hook('interfaceDetached', false, () => this.detach(nic.id));
+    return this.hook('interfaceDetached', false, this.thenFirewall(() => this.detach(nic.id)));
   }
 
   addressesAssigned(nic: NetworkInterface, change: AddressChange): Promise<void> {
-    return this.hook('addressesAssigned', true, () => this.assign(nic.id, change));
+    return this.hook('addressesAssigned', true, this.thenFirewall(() => this.assign(nic.id, change)));
   }
 
   addressesReleased(nic: NetworkInterface, change: AddressChange): Promise<void> {
-    return this.hook('addressesReleased', true, () => this.release(nic.id, change));
+    return this.hook('addressesReleased', true, this.thenFirewall(() => this.release(nic.id, change)));
   }
 
   /** Rules or memberships changed: one recompute for however many changes queue up meanwhile. */
@@ -302,7 +302,6 @@ export class VpcBox implements CloudObserver {
     );
     this.ports.set(nic.id, port);
     this.remember(port, ips, nic.prefixes, true);
-    await this.syncFirewallQuietly();
   }
 
   private async detach(interfaceId: string): Promise<void> {
@@ -311,7 +310,6 @@ export class VpcBox implements CloudObserver {
     // Deleting one end of a veth deletes the other: the NIC leaves the node.
     await ipBatch([['link', 'del', port.name]], inNamespace(this.fabricNamespace));
     this.ports.delete(interfaceId);
-    await this.syncFirewallQuietly();
   }
 
   private async assign(interfaceId: string, change: AddressChange): Promise<void> {
@@ -321,7 +319,6 @@ export class VpcBox implements CloudObserver {
     const prefixes = change.prefixes.filter((prefix) => !port.prefixes.has(prefix));
     await ipBatch(this.addressLines('add', port, ips, prefixes), inNamespace(this.fabricNamespace));
     this.remember(port, ips, prefixes, true);
-    await this.syncFirewallQuietly();
   }
 
   private async release(interfaceId: string, change: AddressChange): Promise<void> {
@@ -331,7 +328,6 @@ export class VpcBox implements CloudObserver {
     const prefixes = change.prefixes.filter((prefix) => port.prefixes.has(prefix));
     await ipBatch(this.addressLines('del', port, ips, prefixes), inNamespace(this.fabricNamespace));
     this.remember(port, ips, prefixes, false);
-    await this.syncFirewallQuietly();
   }
 
   // ---- firewall ----------------------------------------------------------
@@ -349,15 +345,12 @@ export class VpcBox implements CloudObserver {
     }
   }
 
-  /** After an address or port change: a firewall failure is reported, never turned into a failed cloud call. */
-  private async syncFirewallQuietly(): Promise<void> {
-    try {
-      await this.syncFirewall();
-    } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      this.failures.push({ hook: 'firewall', error });
-      (this.options.onError ?? defaultOnError)('firewall', error);
-    }
+  /** A port or address change, then the firewall brought in step: its failure is reported, never turned into a failed cloud call. */
+  private thenFirewall(op: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      await op();
+      await this.syncFirewall().catch((err: unknown) => this.report('firewall', err));
+    };
   }
 
   // ---- helpers -----------------------------------------------------------
@@ -393,6 +386,13 @@ export class VpcBox implements CloudObserver {
     return gateway;
   }
 
+  private report(hook: string, err: unknown): Error {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.failures.push({ hook, error });
+    (this.options.onError ?? defaultOnError)(hook, error);
+    return error;
+  }
+
   /** Runs an operation after every earlier one, skipping it once the box is down. */
   private async hook(name: string, rethrow: boolean, op: () => Promise<void>): Promise<void> {
     if (this.state !== 'up') return;
@@ -401,9 +401,7 @@ export class VpcBox implements CloudObserver {
         if (this.state === 'up') await op();
       });
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      this.failures.push({ hook: name, error });
-      (this.options.onError ?? defaultOnError)(name, error);
+      const error = this.report(name, err);
       if (rethrow) throw error;
     }
   }

@@ -77,10 +77,9 @@ export class SecurityGroupStore {
   /** EC2's `default` group of a new VPC: members reach each other. */
   createVpcDefault(vpcId: string, name: string): SecurityGroup {
     const created = this.create(vpcId, { name, description: `${name} VPC security group` });
-    const group = this.require(created.id);
-    group.rules = awsDefaultGroupRules(group.id).map((rule) => this.build(group, rule));
-    this.options.onChange();
-    return copyGroup(group);
+    // Its self rule names its own id, known only now: replace the new group's rules.
+    this.replaceRules(created.id, awsDefaultGroupRules(created.id));
+    return this.get(created.id);
   }
 
   /** Deletes a group; `usedBy` names what still refers to it (an interface, a subnet), or null. */
@@ -209,7 +208,7 @@ export class SecurityGroupStore {
         throw new ModelError('InvalidParameter', `invalid port range ${range.from}-${range.to}`);
       }
     }
-    if ((input.ports || input.sourcePorts) && input.protocol !== 'tcp' && input.protocol !== 'udp' && (input.ports?.length ?? 0) + (input.sourcePorts?.length ?? 0) > 0) {
+    if (ranges.length > 0 && input.protocol !== 'tcp' && input.protocol !== 'udp') {
       throw new ModelError('InvalidParameter', `ports apply to tcp and udp only, not ${input.protocol}`);
     }
     if (input.protocol !== 'icmp' && (input.icmpType !== -1 || input.icmpCode !== -1)) throw new ModelError('InvalidParameter', 'an ICMP type or code needs protocol icmp');
