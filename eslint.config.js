@@ -5,6 +5,7 @@ import tseslint from 'typescript-eslint';
 /**
  * The layering, stated once. Arrows run one way:
  *
+ *   bin -> cni, lib                                  (the executable: plugin or netlink helper)
  *   cni -> wire <- ipamd -> providers -> lib
  *                    \---------------------^
  *   emulator/cloud -> providers/catalogs, lib        (a cloud: no daemon, no adapter)
@@ -15,9 +16,10 @@ import tseslint from 'typescript-eslint';
  * `npm run lint`; test/lint/layering.test.ts shows that it does, by linting
  * a file that imports across a forbidden arrow.
  */
-const ours = ['cni', 'wire', 'ipamd', 'providers', 'lib', 'emulator', 'test'];
+const ours = ['bin', 'cni', 'wire', 'ipamd', 'providers', 'lib', 'emulator', 'test'];
 const except = (...allowed) => ours.filter((folder) => !allowed.includes(folder)).map((folder) => `./${folder}`);
 export const layeringZones = [
+  { target: './bin', from: except('bin', 'cni', 'lib'), message: 'The executable picks the plugin or the netlink helper: it imports only those.' },
   { target: './cni', from: except('cni', 'wire'), message: 'The plugin imports only the wire contract (it loads on every pod ADD).' },
   { target: './wire', from: except('wire'), message: 'The wire contract imports nothing of ours: both sides of the socket load it.' },
   { target: './ipamd', from: ['./cni', './emulator', './test'], message: 'The daemon never imports the plugin, the emulator or the tests.' },

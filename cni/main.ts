@@ -10,7 +10,8 @@
  * unexpected failure inside the plugin itself is 999 (libcni's "internal").
  *
  * Built into one executable by `npm run build:plugin` (bun build --compile
- * --splitting) as dist/vpc-cni. Start-up is kept lean on purpose, because
+ * --splitting --bytecode, entry bin/vpc-cni.ts, which also serves as ipamd's
+ * netlink helper) as dist/vpc-cni. Start-up is kept lean on purpose, because
  * every pod ADD/DEL pays it (and kubelet runs STATUS every 5 s):
  * - this module imports only pure validation code; the command handlers and
  *   DEL's fallback (node:crypto, node:fs, node:child_process) are dynamic

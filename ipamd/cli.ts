@@ -10,6 +10,7 @@ import { createProvider } from './cloud/provider-factory.ts';
 import { ConfigError, loadConfig, type IpamdConfig } from './config/index.ts';
 import { startDaemon } from './daemon.ts';
 import { IpRoutePodNetwork } from './dataplane/pod-network.ts';
+import { linkOpsFor } from './dataplane/link-ops-choice.ts';
 import { IpRouteHostNetwork } from './dataplane/host-network.ts';
 import type { PoolView } from './introspection.ts';
 import { createLogger, type Logger } from './common/logger.ts';
@@ -32,10 +33,15 @@ async function run(): Promise<void> {
   const logger: Logger = createLogger(config.logging.level);
   for (const warning of config.warnings) logger.warn(warning);
   const metrics = new Metrics();
+  const linkOps = await linkOpsFor(config.netlinkHelper, new URL('./vpc-cni', import.meta.url), logger).catch((err: Error): never => {
+    process.stderr.write(`vpc-cni-ipamd: invalid configuration:\n${err.message}\n`);
+    process.exit(2);
+  });
+  const podNetwork = new IpRoutePodNetwork({ linkOps });
   const daemon = await startDaemon({
     provider: await createProvider(config.cloud, metrics),
     host: new IpRouteHostNetwork(),
-    podNetwork: new IpRoutePodNetwork(),
+    podNetwork,
     logger,
     metrics,
     stateDir: config.stateDir,
@@ -55,7 +61,10 @@ async function run(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'ipamd stopping');
-    void daemon.stop().then(() => process.exit(0));
+    void daemon
+      .stop()
+      .then(() => podNetwork.close())
+      .then(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

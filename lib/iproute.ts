@@ -17,7 +17,7 @@ export interface BatchLine {
 }
 
 /** Messages of a delete whose object is already gone. */
-export const alreadyGone = /Cannot find device|No such file or directory|No such process|does not exist/;
+export const alreadyGone = /Cannot find device|No such device|No such file or directory|No such process|does not exist/;
 /** Message of an add whose object is already there. */
 export const alreadyThere = /File exists/;
 

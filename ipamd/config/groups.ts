@@ -123,6 +123,8 @@ export interface IpamdConfig {
   dataPlane: DataPlaneConfig;
   endpoints: EndpointsConfig;
   logging: { level: LogLevel };
+  /** Who changes the pods' links: `auto` (the executable beside ipamd's bundle, if any), `off` (ip execs) or the helper's path. */
+  netlinkHelper: string;
   /** The node's state: the datastore's journal and the plugin's pending releases live under it. */
   stateDir: string;
   /** Valid but questionable combinations, for the log at start-up. */

@@ -150,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined>): IpamdConfig
     },
     endpoints: { metrics: get('METRICS_BIND_ADDRESS'), introspection: get('INTROSPECTION_BIND_ADDRESS') },
     logging: { level: get('LOG_LEVEL') },
+    netlinkHelper: get('NETLINK_HELPER'),
     stateDir,
     warnings: [],
   };

@@ -52,6 +52,13 @@ export const absolutePath = () =>
     .refine((p) => posix.isAbsolute(p) && !p.includes('\0'), { error: 'expected an absolute path' })
     .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') : p));
 
+/** `auto`, `off`, or an absolute path to an executable. */
+export const executableChoice = () =>
+  z
+    .string()
+    .trim()
+    .refine((v) => v === 'auto' || v === 'off' || (posix.isAbsolute(v) && !v.includes('\0')), { error: 'expected auto, off or an absolute path' });
+
 export const httpUrl = () =>
   z
     .string()

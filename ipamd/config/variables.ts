@@ -11,6 +11,7 @@ import {
   bool,
   cidrList,
   decimal,
+  executableChoice,
   hostAddress,
   hostOrUrl,
   httpUrl,
@@ -225,6 +226,13 @@ export const specs = {
     true,
   ),
   POD_MTU: spec('POD_MTU', '9001 on aws, 1500 on azure and alibaba', "MTU of the pod interfaces (576 to 9001); the default is the cloud network's frame size.", wholeNumber(576, 9001), 9001),
+  NETLINK_HELPER: spec(
+    'NETLINK_HELPER',
+    'auto',
+    "What changes the pods' links, addresses, routes and rules: a long-lived netlink helper (the plugin executable run with `netlink-helper`; no exec per pod) or `ip` per ADD and DEL. auto: the vpc-cni executable beside ipamd's bundle when there is one, else ip; off: ip; or the helper's absolute path.",
+    executableChoice(),
+    'auto',
+  ),
   POOL_CHECK_INTERVAL_MS: spec(
     'POOL_CHECK_INTERVAL_MS',
     '1000',

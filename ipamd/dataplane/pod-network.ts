@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { run } from '../../lib/command.ts';
-import { alreadyGone, alreadyThere, IpBatchError, ipBatch, namespaceArgs, splitJsonOutputs, type BatchLine } from '../../lib/iproute.ts';
+import { alreadyThere, ipBatch, namespaceArgs, splitJsonOutputs, type BatchLine } from '../../lib/iproute.ts';
+import type { OpLine } from '../../lib/netlink/ops.ts';
 import { ipToNumber } from '../../lib/ipv4.ts';
 import { hostVethName } from '../../wire/names.ts';
 import { podGateway } from './gateways.ts';
@@ -9,18 +10,20 @@ import { interfaceRulePriority, podRulePriority, routeTableFor } from './routing
 import type { AttachmentRef, NodeNetworkSpec, PodAttachment, PodLinks, PodNetwork } from './types.ts';
 import { cleanUpNode, prepareNode, type NodeOptions } from './node.ts';
 import { PodRuleIndex, type RuleJson } from './pod-rules.ts';
+import { IpLinkOps, LinkOpsError, type LinkOps } from './link-ops.ts';
 
 /**
- * The pod data plane with iproute2, in the namespace this process runs in
+ * The pod data plane, in the namespace this process runs in
  * (the node's root namespace in production, a node namespace of the emulated
  * VPC in the end-to-end tests).
  *
- * One ADD is two execs: an `ip -n <pod> -batch -` that creates the veth
- * inside the pod's namespace with its peer born in ours (no namespace move:
- * concurrent ADDs do not queue on the kernel's rcu_barrier) and configures
- * the pod end completely, then an `ip -batch -` here for the host route and
- * rules. Both MAC addresses are chosen up front, so the pod's permanent
- * neighbour for the gateway goes into the first batch without a query.
+ * One ADD is one request to the link executor (link-ops.ts: the netlink
+ * helper, or `ip -batch` per segment) in two segments: in the pod's
+ * namespace, the veth created with its peer born in ours (no namespace move:
+ * concurrent ADDs do not queue on the kernel's rcu_barrier) and the pod end
+ * configured completely; then here, the host route and rules. Both MAC
+ * addresses are chosen up front, so the pod's permanent neighbour for the
+ * gateway goes into the first segment without a query.
  *
  * The gateway 169.254.1.1: the pod reaches it through a permanent neighbour
  * entry (the host veth's MAC), so it never asks for it, as with AWS VPC CNI.
@@ -69,6 +72,8 @@ export interface IpRoutePodNetworkOptions {
   node?: NodeOptions;
   /** Where sysctls live (default /proc/sys; the host veth's proxy_arp). */
   sysctlRoot?: string;
+  /** Who runs the link steps of ADD and DEL (default: `ip -batch`; ipamd passes the netlink helper). */
+  linkOps?: LinkOps;
 }
 
 const interfaceName = /^[A-Za-z0-9_.@-]{1,15}$/;
@@ -122,14 +127,35 @@ interface NeighJson {
   state?: string[];
 }
 
+/** What one set-up names and knows before it starts. */
+interface LinkNames {
+  hostVeth: string;
+  podMac: string;
+  hostMac: string;
+  /** The pod rules of this address that already exist. */
+  leftover: { to: boolean; from: boolean };
+}
+
 const sameMac = (a: string | undefined, b: string | undefined): boolean => !!a && !!b && a.toLowerCase() === b.toLowerCase();
 
 export class IpRoutePodNetwork implements PodNetwork {
   private readonly sysctlRoot: string;
   private readonly rules = new PodRuleIndex();
+  private readonly linkOps: LinkOps;
 
   constructor(private readonly options: IpRoutePodNetworkOptions = {}) {
     this.sysctlRoot = options.sysctlRoot ?? '/proc/sys';
+    this.linkOps = options.linkOps ?? new IpLinkOps();
+  }
+
+  /** Which executor runs the link steps (logged at start, reported by the bench). */
+  get linkOpsKind(): LinkOps['kind'] {
+    return this.linkOps.kind;
+  }
+
+  /** Stops the netlink helper, if there is one. */
+  close(): Promise<void> {
+    return this.linkOps.close();
   }
 
   prepareNode(spec: NodeNetworkSpec): Promise<void> {
@@ -151,52 +177,68 @@ export class IpRoutePodNetwork implements PodNetwork {
     if (!existsSync(a.netns)) throw new PodNetworkError('netns-missing', `network namespace ${a.netns} does not exist`);
     const podMac = randomMac();
     const hostMac = randomMac();
-    await this.createPodSide(a, hostVeth, podMac, hostMac, true);
+    const leftover = { to: await this.rules.has('to', a.ip), from: await this.rules.has('from', a.ip) };
+    await this.createLinks(a, { hostVeth, podMac, hostMac, leftover }, true);
     try {
       // Fresh device: no need to read first.
       writeFileSync(`${this.sysctlRoot}/net/ipv4/conf/${hostVeth}/proxy_arp`, '1');
       writeFileSync(`${this.sysctlRoot}/net/ipv4/neigh/${hostVeth}/proxy_delay`, '0');
-      const leftover = { to: await this.rules.has('to', a.ip), from: await this.rules.has('from', a.ip) };
-      await this.applyRules(a.ip, () => ipBatch(hostLines(a, hostVeth, leftover)), { to: true, from: !a.owner.isPrimary });
     } catch (err) {
-      // The rules go only if our route went in: if the route failed, the
-      // address is routed to another device and the rules may be its owner's.
-      const routeAdded = err instanceof IpBatchError && !err.failures.has(2);
-      await this.removeHostSide(hostVeth, routeAdded ? [a.ip] : []).catch(() => undefined);
+      await this.removeHostSide(hostVeth, [a.ip]).catch(() => undefined);
       throw new PodNetworkError('failed', `setting up the host side of ${a.ifName} (${hostVeth}): ${(err as Error).message}`, { cause: err });
     }
     return { hostInterface: { name: hostVeth, mac: hostMac }, podInterface: { name: a.ifName, mac: podMac } };
   }
 
-  private async createPodSide(a: PodAttachment, hostVeth: string, podMac: string, hostMac: string, mayRetry: boolean): Promise<void> {
-    const namespace = namespaceArgs(a.netns);
+  /**
+   * Both ends in one request to the link executor: the pod's segment (the
+   * veth born in the pod's namespace with its peer here, the pod end
+   * configured), then the host's (route and rules). The rule index follows
+   * what the host segment did.
+   */
+  private async createLinks(a: PodAttachment, made: LinkNames, mayRetry: boolean): Promise<void> {
     try {
-      // No -force: ip stops at the first failure, so what exists is known.
-      await ipBatch(podLines(a, hostVeth, podMac, hostMac), { namespace });
-      return;
+      await this.linkOps.run([
+        // No tolerating line: the segment stops at its first failure, so what exists is known.
+        { netns: a.netns, lines: podLines(a, made.hostVeth, made.podMac, made.hostMac) },
+        { lines: hostLines(a, made.hostVeth, made.leftover) },
+      ]);
     } catch (err) {
-      if (!(err instanceof IpBatchError)) throw err;
-      const line = err.firstFailedLine;
-      if (line === 1 && alreadyThere.test(err.failures.get(1) ?? '')) {
-        // Nothing was created. Either name may be the one taken.
-        if (await linkExists(namespace, a.ifName)) {
-          throw new PodNetworkError('interface-exists', `interface ${a.ifName} already exists in network namespace ${a.netns}`, { cause: err });
-        }
-        if (mayRetry && (await linkExists([], hostVeth))) {
-          // A leftover of an earlier ADD for this very attachment (the name
-          // derives from network, container and interface, and the runtime
-          // never runs two operations for one container at once).
-          await this.removeHostSide(hostVeth, []);
-          return this.createPodSide(a, hostVeth, podMac, hostMac, false);
-        }
-      } else if (line > 1) {
-        // The veth exists: deleting its host end removes the pod end too.
-        await this.removeHostSide(hostVeth, []).catch(() => undefined);
-      } else if (!existsSync(a.netns)) {
-        throw new PodNetworkError('netns-missing', `network namespace ${a.netns} does not exist`, { cause: err });
-      }
-      throw new PodNetworkError('failed', `setting up ${a.ifName} in ${a.netns}: ${err.message}`, { cause: err });
+      if (err instanceof LinkOpsError && err.segment === 0 && !err.progressUnknown) return this.podSideFailed(err, a, made, mayRetry);
+      this.rules.forget();
+      // The rules go only if our route went in: if the route failed, the
+      // address is routed to another device and the rules may be its owner's.
+      // Unknown progress (the helper died) keeps them: a leftover rule of this
+      // address is found and replaced by its next ADD.
+      const routeAdded = err instanceof LinkOpsError && !err.progressUnknown && !err.failures.has(2);
+      await this.removeHostSide(made.hostVeth, routeAdded ? [a.ip] : []).catch(() => undefined);
+      throw new PodNetworkError('failed', `setting up the host side of ${a.ifName} (${made.hostVeth}): ${(err as Error).message}`, { cause: err });
     }
+    await this.rules.added('to', a.ip);
+    await (a.owner.isPrimary ? this.rules.removed('from', a.ip) : this.rules.added('from', a.ip));
+  }
+
+  private async podSideFailed(err: LinkOpsError, a: PodAttachment, made: LinkNames, mayRetry: boolean): Promise<void> {
+    const line = err.firstFailedLine;
+    if (line === 1 && alreadyThere.test(err.failures.get(1) ?? '')) {
+      // Nothing was created. Either name may be the one taken.
+      if (await linkExists(namespaceArgs(a.netns), a.ifName)) {
+        throw new PodNetworkError('interface-exists', `interface ${a.ifName} already exists in network namespace ${a.netns}`, { cause: err });
+      }
+      if (mayRetry && (await linkExists([], made.hostVeth))) {
+        // A leftover of an earlier ADD for this very attachment (the name
+        // derives from network, container and interface, and the runtime
+        // never runs two operations for one container at once).
+        await this.removeHostSide(made.hostVeth, []);
+        return this.createLinks(a, made, false);
+      }
+    } else if (line > 1) {
+      // The veth exists: deleting its host end removes the pod end too.
+      await this.removeHostSide(made.hostVeth, []).catch(() => undefined);
+    } else if (!existsSync(a.netns)) {
+      throw new PodNetworkError('netns-missing', `network namespace ${a.netns} does not exist`, { cause: err });
+    }
+    throw new PodNetworkError('failed', `setting up ${a.ifName} in ${a.netns}: ${err.message}`, { cause: err });
   }
 
   async tearDown(a: AttachmentRef & { ip?: string; netns?: string }): Promise<void> {
@@ -216,39 +258,27 @@ export class IpRoutePodNetwork implements PodNetwork {
    * Everything may already be gone; any other failure is reported.
    */
   private async removeHostSide(hostVeth: string, ips: string[]): Promise<void> {
-    const lines: BatchLine[] = [];
+    const lines: OpLine[] = [];
     const removed: Array<() => Promise<void>> = [];
     for (const ip of ips) {
       // Tolerating absence here covers only the unexpected (someone else removed the rule).
       if (await this.rules.has('to', ip)) {
-        lines.push({ tokens: ['rule', 'del', 'to', `${ip}/32`, 'priority', String(podRulePriority)], tolerate: alreadyGone });
+        lines.push({ op: { kind: 'rule-del', match: 'to', cidr: `${ip}/32`, priority: podRulePriority }, tolerate: 'gone' });
         removed.push(() => this.rules.removed('to', ip));
       }
       if (await this.rules.has('from', ip)) {
-        lines.push({ tokens: ['rule', 'del', 'from', `${ip}/32`, 'priority', String(interfaceRulePriority)], tolerate: alreadyGone });
+        lines.push({ op: { kind: 'rule-del', match: 'from', cidr: `${ip}/32`, priority: interfaceRulePriority }, tolerate: 'gone' });
         removed.push(() => this.rules.removed('from', ip));
       }
     }
-    if (this.hostLinkExists(hostVeth)) lines.push({ tokens: ['link', 'del', 'dev', hostVeth], tolerate: alreadyGone });
+    if (this.hostLinkExists(hostVeth)) lines.push({ op: { kind: 'link-del', dev: hostVeth }, tolerate: 'gone' });
     try {
-      await ipBatch(lines);
+      await this.linkOps.run([{ lines }]);
     } catch (err) {
       this.rules.forget();
       throw err;
     }
     for (const update of removed) await update();
-  }
-
-  /** Runs a batch that adds the rules of `ip` (and deletes a leftover `from` rule), keeping the index in step. */
-  private async applyRules(ip: string, batch: () => Promise<unknown>, made: { to: boolean; from: boolean }): Promise<void> {
-    try {
-      await batch();
-    } catch (err) {
-      this.rules.forget();
-      throw err;
-    }
-    if (made.to) await this.rules.added('to', ip);
-    await (made.from ? this.rules.added('from', ip) : this.rules.removed('from', ip));
   }
 
   /** Whether a link exists in this process's namespace: its IPv4 sysctl directory is there (no exec). */
@@ -322,21 +352,16 @@ export class IpRoutePodNetwork implements PodNetwork {
   }
 }
 
-function podLines(a: PodAttachment, hostVeth: string, podMac: string, hostMac: string): BatchLine[] {
-  const mtu = String(a.mtu);
-  const hostNamespace = `/proc/${process.pid}/ns/net`;
+function podLines(a: PodAttachment, hostVeth: string, podMac: string, hostMac: string): OpLine[] {
+  const dev = a.ifName;
   return [
-    {
-      tokens: ['link', 'add', a.ifName, 'mtu', mtu, 'address', podMac, 'type', 'veth'].concat(
-        ['peer', 'name', hostVeth, 'mtu', mtu, 'address', hostMac, 'netns', hostNamespace],
-      ),
-    },
-    { tokens: ['address', 'add', `${a.ip}/32`, 'dev', a.ifName] },
-    { tokens: ['link', 'set', 'lo', 'up'] },
-    { tokens: ['link', 'set', a.ifName, 'up'] },
-    { tokens: ['route', 'add', podGateway, 'dev', a.ifName, 'scope', 'link'] },
-    { tokens: ['route', 'add', 'default', 'via', podGateway, 'dev', a.ifName] },
-    { tokens: ['neigh', 'add', podGateway, 'lladdr', hostMac, 'dev', a.ifName, 'nud', 'permanent'] },
+    { op: { kind: 'veth-add', name: dev, mtu: a.mtu, mac: podMac, peer: { name: hostVeth, mtu: a.mtu, mac: hostMac, netns: `/proc/${process.pid}/ns/net` } } },
+    { op: { kind: 'address-add', dev, cidr: `${a.ip}/32` } },
+    { op: { kind: 'link-up', dev: 'lo' } },
+    { op: { kind: 'link-up', dev } },
+    { op: { kind: 'route-add', dst: podGateway, dev, scope: 'link' } },
+    { op: { kind: 'route-add', dst: 'default', via: podGateway, dev } },
+    { op: { kind: 'neigh-add', dst: podGateway, lladdr: hostMac, dev } },
   ];
 }
 
@@ -345,19 +370,19 @@ function podLines(a: PodAttachment, hostVeth: string, podMac: string, hostMac: s
  * already exist (an earlier pod's, or this attachment's from a crashed run).
  * Line 2 is the route (setUp's clean-up depends on it).
  */
-function hostLines(a: PodAttachment, hostVeth: string, leftover: { to: boolean; from: boolean }): BatchLine[] {
-  const lines: BatchLine[] = [
-    { tokens: ['link', 'set', hostVeth, 'up'] },
+function hostLines(a: PodAttachment, hostVeth: string, leftover: { to: boolean; from: boolean }): OpLine[] {
+  const cidr = `${a.ip}/32`;
+  const lines: OpLine[] = [
+    { op: { kind: 'link-up', dev: hostVeth } },
     // `add`, not `replace`: a route to this address through another device is a conflict to report.
-    { tokens: ['route', 'add', `${a.ip}/32`, 'dev', hostVeth, 'scope', 'link'] },
+    { op: { kind: 'route-add', dst: cidr, dev: hostVeth, scope: 'link' } },
   ];
   // The same rule for every pod of this address: one that is there already is kept.
-  if (!leftover.to) lines.push({ tokens: ['rule', 'add', 'to', `${a.ip}/32`, 'lookup', 'main', 'priority', String(podRulePriority)], tolerate: alreadyThere });
+  if (!leftover.to) lines.push({ op: { kind: 'rule-add', match: 'to', cidr, table: 'main', priority: podRulePriority }, tolerate: 'exists' });
   // A leftover `from` rule (another table, or the address now on the primary ENI) must not win.
-  if (leftover.from) lines.push({ tokens: ['rule', 'del', 'from', `${a.ip}/32`, 'priority', String(interfaceRulePriority)], tolerate: alreadyGone });
+  if (leftover.from) lines.push({ op: { kind: 'rule-del', match: 'from', cidr, priority: interfaceRulePriority }, tolerate: 'gone' });
   if (!a.owner.isPrimary) {
-    const table = String(routeTableFor(a.owner.deviceIndex));
-    lines.push({ tokens: ['rule', 'add', 'from', `${a.ip}/32`, 'lookup', table, 'priority', String(interfaceRulePriority)] });
+    lines.push({ op: { kind: 'rule-add', match: 'from', cidr, table: routeTableFor(a.owner.deviceIndex), priority: interfaceRulePriority } });
   }
   return lines;
 }

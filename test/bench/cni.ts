@@ -39,6 +39,8 @@ const PARALLEL_ROUNDS = 5;
 /** Addresses ipamd holds (MINIMUM_IP_TARGET) and keeps free (WARM_IP_TARGET): the parallel batch never waits for, or triggers, a cloud call. */
 const WARM_IP_TARGET = 30;
 const MINIMUM_IP_TARGET = WARM_IP_TARGET + PARALLEL;
+/** ipamd's NETLINK_HELPER: `auto` (the netlink helper beside the bundle, as shipped) unless the bench's environment says `off` (ip execs). */
+const linkExecutor = process.env.NETLINK_HELPER ?? 'auto';
 
 interface Variant {
   label: string;
@@ -121,7 +123,7 @@ export async function benchCni(): Promise<void> {
   const cluster = new EmulatedCluster({
     nodes: 1,
     instanceType: 'm5.4xlarge',
-    env: { WARM_IP_TARGET: String(WARM_IP_TARGET), MINIMUM_IP_TARGET: String(MINIMUM_IP_TARGET), IP_COOLDOWN_PERIOD: '0' },
+    env: { WARM_IP_TARGET: String(WARM_IP_TARGET), MINIMUM_IP_TARGET: String(MINIMUM_IP_TARGET), IP_COOLDOWN_PERIOD: '0', NETLINK_HELPER: linkExecutor },
   });
   let runtime: LibcniRuntime | undefined;
   try {
@@ -252,7 +254,7 @@ export async function benchCni(): Promise<void> {
     const sAdd = summarize(socketAdd);
     const sDel = summarize(socketDel);
     console.log(
-      `context (same loop, p50): one ip -n POD -batch - ${fmt(median(ipExec))}; ipamd at its socket (journal fdatasync + 2 ip execs per ADD, 1 per DEL) ADD ${fmt(sAdd.p50)} (p99 ${fmt(sAdd.p99)}), DEL ${fmt(sDel.p50)} (p99 ${fmt(sDel.p99)}); ip netns exec NODE true ${fmt(median(oldWrapper))} (the previous harness's per-plugin wrapper, not in these figures)`,
+      `context (same loop, p50): one ip -n POD -batch - ${fmt(median(ipExec))}; ipamd at its socket (journal fdatasync + pod links with NETLINK_HELPER=${linkExecutor}: ${linkExecutor === 'off' ? '2 ip execs per ADD, 1 per DEL' : 'one request to the netlink helper'}) ADD ${fmt(sAdd.p50)} (p99 ${fmt(sAdd.p99)}), DEL ${fmt(sDel.p50)} (p99 ${fmt(sDel.p99)}); ip netns exec NODE true ${fmt(median(oldWrapper))} (the previous harness's per-plugin wrapper, not in these figures)`,
     );
     const [execA, execB, versionA] = [median(sa.addExec), median(sb.addExec), median(sa.version)];
     console.log(

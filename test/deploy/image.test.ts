@@ -154,7 +154,7 @@ describe('what the builder sees', () => {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       const daemon = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
-      const plugin = await build({ entryPoints: [join(repoRoot, 'cni/main.ts')], absWorkingDir: repoRoot, bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent' });
+      const plugin = await build({ entryPoints: [join(repoRoot, 'bin/vpc-cni.ts')], absWorkingDir: repoRoot, bundle: true, platform: 'node', format: 'esm', external: ['bun:ffi'], write: false, metafile: true, logLevel: 'silent' });
       inputs = [...Object.keys(daemon.inputs), ...Object.keys(plugin.metafile.inputs)].map((p) => relative(repoRoot, join(repoRoot, p)));
     } finally {
       rmSync(out, { recursive: true, force: true });

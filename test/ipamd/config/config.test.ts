@@ -39,6 +39,7 @@ describe('loadConfig defaults', () => {
       dataPlane: { mtu: 9001, snat: { external: false, excludeCidrs: [] } },
       endpoints: { metrics: { host: '0.0.0.0', port: 61678 }, introspection: { host: '127.0.0.1', port: 61679 } },
       logging: { level: 'info' },
+      netlinkHelper: 'auto',
       stateDir: '/var/run/vpc-cni',
       warnings: [],
     } satisfies IpamdConfig);
@@ -50,6 +51,12 @@ describe('loadConfig defaults', () => {
     expect(config.dataPlane.snat.external).toBe(true);
     expect(() => loadConfig({ EXCLUDE_SNAT_CIDRS: '10.0.0.1/8' })).toThrow(/EXCLUDE_SNAT_CIDRS="10.0.0.1\/8" is invalid/);
     expect(() => loadConfig({ EXCLUDE_SNAT_CIDRS: 'banana' })).toThrow(/EXCLUDE_SNAT_CIDRS/);
+  });
+
+  it('takes auto, off or an absolute path for the netlink helper, and names the variable otherwise', () => {
+    expect(loadConfig({ NETLINK_HELPER: 'off' }).netlinkHelper).toBe('off');
+    expect(loadConfig({ NETLINK_HELPER: '/opt/vpc-cni/vpc-cni' }).netlinkHelper).toBe('/opt/vpc-cni/vpc-cni');
+    expect(() => loadConfig({ NETLINK_HELPER: 'vpc-cni' })).toThrow(/NETLINK_HELPER="vpc-cni" is invalid: expected auto, off or an absolute path/);
   });
 
   it('treats blank values as unset', () => {
@@ -135,6 +142,7 @@ describe('loadConfig happy paths', () => {
     ['ALIBABA_CLOUD_METADATA_HARDENED=false', { ALIBABA_CLOUD_METADATA_HARDENED: 'false' }, { cloud: { alibaba: { metadataHardened: false } } }],
     ['POD_MTU low edge', { POD_MTU: '576' }, { dataPlane: { mtu: 576 } }],
     ['POD_MTU', { POD_MTU: '1500' }, { dataPlane: { mtu: 1500 } }],
+    ['NETLINK_HELPER', { NETLINK_HELPER: 'off' }, { netlinkHelper: 'off' }],
     ['POOL_CHECK_INTERVAL_MS', { POOL_CHECK_INTERVAL_MS: '100' }, { pool: { checkIntervalMs: 100 } }],
     ['RECONCILE_INTERVAL_SECONDS', { RECONCILE_INTERVAL_SECONDS: '3600' }, { pool: { resyncIntervalMs: 3_600_000 } }],
     ['CLOUD_API_RATE fractional', { CLOUD_API_RATE: '0.5' }, { cloud: { apiRate: 0.5 } }],
@@ -346,7 +354,7 @@ describe('configVariables', () => {
   it('documents every variable once, with a default and a description', () => {
     const names = configVariables.map((v) => v.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(48);
+    expect(names).toHaveLength(49);
     for (const v of configVariables) {
       expect(v.name).toMatch(/^[A-Z][A-Z0-9_]+$/);
       expect(v.default.length).toBeGreaterThan(0);

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { hostVethPrefix } from '../../../wire/names.ts';
 import type { PodLinks } from '../../../ipamd/dataplane/types.ts';
-import { attachment, hostDump, ipJson, Lab, percentile, ping, primaryIp, useLab, vpcCidr, type RuleJson } from './helpers.ts';
+import { attachment, hostDump, ipJson, Lab, linkOpsKinds, percentile, ping, primaryIp, useLab, vpcCidr, type RuleJson } from './helpers.ts';
 
 const spec = { noSnatCidrs: [vpcCidr], primaryIp, primaryInterface: 'eth0' };
 const nsName = (path: string): string => path.replace('/var/run/netns/', '');
 
-describe('IpRoutePodNetwork under load', () => {
+describe.each(linkOpsKinds)('IpRoutePodNetwork under load, pod links through %s', (linkOps) => {
   let lab!: Lab;
   useLab((made) => (lab = made));
 
   it('50 concurrent setUps all succeed; 50 concurrent tearDowns leave the host as before', { timeout: 180_000 }, async () => {
-    const agent = await lab.build();
+    const agent = await lab.build({ linkOps });
     await agent.call('prepareNode', spec);
     const before = hostDump(lab.host);
     const pods = Array.from({ length: 50 }, (_, i) => attachment(lab, i, lab.addPod(`p${i}`), i % 2 === 1));
@@ -46,7 +46,7 @@ describe('IpRoutePodNetwork under load', () => {
   });
 
   it('measures setUp and tearDown latency over 20 pods, one at a time (printed, not asserted)', { timeout: 120_000 }, async () => {
-    const agent = await lab.build();
+    const agent = await lab.build({ linkOps });
     await agent.call('prepareNode', spec);
     const pods = Array.from({ length: 20 }, (_, i) => attachment(lab, i, lab.addPod(`p${i}`), i % 2 === 1));
     const setUps: number[] = [];

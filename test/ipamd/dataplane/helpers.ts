@@ -89,6 +89,12 @@ export class AgentError extends Error {
   }
 }
 
+export type LinkOpsKind = 'ip' | 'netlink';
+/** Both ways ipamd can change pod links: tests of the pod network run with each. */
+export const linkOpsKinds: LinkOpsKind[] = ['ip', 'netlink'];
+/** The executable the integration set-up builds (global-setup.ts): the netlink helper. */
+export const builtPlugin = new URL('../../../dist/vpc-cni', import.meta.url).pathname;
+
 /** The code under test, running in the host namespace (fixtures/agent.ts). */
 export class Agent {
   private nextId = 1;
@@ -187,8 +193,12 @@ export class Lab {
     return name;
   }
 
-  /** Host and outside namespaces wired as in the file comment; starts the agent in host. */
-  async build(): Promise<Agent> {
+  /**
+   * Host and outside namespaces wired as in the file comment; starts the
+   * agent in host, its pod links through `linkOps` (ip execs, or the netlink
+   * helper of the built dist/vpc-cni, as ipamd runs it).
+   */
+  async build(options: { linkOps?: LinkOpsKind } = {}): Promise<Agent> {
     this.addNamespace('host');
     this.addNamespace('out');
     const h = this.host;
@@ -221,7 +231,7 @@ export class Lab {
       'route add 10.0.1.128/25 via 10.0.1.10 dev o1',
     ]);
     for (const key of ['all', 'default', 'o0', 'o1']) sh(['ip', 'netns', 'exec', o, 'sysctl', '-qw', `net.ipv4.conf.${key}.rp_filter=1`]);
-    this.agent = await Agent.start(h);
+    this.agent = await Agent.start(h, options.linkOps === 'netlink' ? { ...process.env, LINK_OPS_HELPER: builtPlugin } : process.env);
     return this.agent;
   }
 

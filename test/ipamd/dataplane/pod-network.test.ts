@@ -6,6 +6,7 @@ import {
   hostDump,
   ipJson,
   Lab,
+  linkOpsKinds,
   ping,
   primaryIp,
   useLab,
@@ -28,7 +29,7 @@ const mac = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const nsName = (path: string): string => path.replace('/var/run/netns/', '');
 const spec = { noSnatCidrs: [vpcCidr], primaryIp, primaryInterface: 'eth0' };
 
-describe('IpRoutePodNetwork', () => {
+describe.each(linkOpsKinds)('IpRoutePodNetwork, pod links through %s', (linkOps) => {
   let lab!: Lab;
   useLab((made) => (lab = made));
 
@@ -37,7 +38,7 @@ describe('IpRoutePodNetwork', () => {
   });
 
   it('sets up pod and host; pods reach each other and the host; verify() reports what breaks', async () => {
-    const agent = await lab.build();
+    const agent = await lab.build({ linkOps });
     await agent.call('prepareNode', spec);
     const podA = lab.addPod('a');
     // Pod B is known by a path outside /var/run/netns and its address belongs to the secondary ENI.
@@ -126,7 +127,7 @@ describe('IpRoutePodNetwork', () => {
   });
 
   it('the host still answers for the gateway when the pod loses its neighbour entry (proxy_arp)', async () => {
-    const agent = await lab.build();
+    const agent = await lab.build({ linkOps });
     await agent.call('prepareNode', spec);
     const pod = lab.addPod('a');
     const a = attachment(lab, 0, pod);
@@ -139,7 +140,7 @@ describe('IpRoutePodNetwork', () => {
   });
 
   it('fails clearly when the interface exists in the pod or the namespace is missing, leaving nothing behind', async () => {
-    const agent = await lab.build();
+    const agent = await lab.build({ linkOps });
     const pod = lab.addPod('a');
     sh(['ip', '-n', nsName(pod), 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0']);
     const hostBefore = hostDump(lab.host);
@@ -154,7 +155,7 @@ describe('IpRoutePodNetwork', () => {
   });
 
   it('replaces a leftover host veth of the same attachment', async () => {
-    const agent = await lab.build();
+    const agent = await lab.build({ linkOps });
     const a = attachment(lab, 0, lab.addPod('a'));
     const veth = hostVethName(a.network, a.containerId, a.ifName);
     sh(['ip', '-n', lab.host, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'leftover0']);
@@ -165,7 +166,7 @@ describe('IpRoutePodNetwork', () => {
   });
 
   it('tearDown removes everything; twice, without the address, with the namespace gone or empty', async () => {
-    const agent = await lab.build();
+    const agent = await lab.build({ linkOps });
     await agent.call('prepareNode', spec);
     const before = hostDump(lab.host);
 
