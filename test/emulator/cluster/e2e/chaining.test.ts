@@ -86,9 +86,20 @@ describe.sequential.each(e2eClouds)('portmap: the seed conflist with vpc-cni and
 
   /** A TCP server in the pod on port 80, published as `hostPort`, asked through the node's primary address from the other node. */
   async function askThroughHostPort(from: ClusterNode, to: ClusterNode, pod: Pod, hostPort: number): Promise<RunResult> {
-    const server = spawn('ip', ['netns', 'exec', pod.netns, process.execPath, '-e', "require('net').createServer((s) => s.end('hello from ' + s.localAddress + '\\n')).listen(80, '0.0.0.0'); setTimeout(() => process.exit(0), 20000);"], { stdio: 'ignore' });
+    const server = spawn(
+      'ip',
+      ['netns', 'exec', pod.netns, process.execPath, '-e', "require('net').createServer((s) => s.end('hello from ' + s.localAddress + '\\n')).listen(80, '0.0.0.0', () => console.log('listening')); setTimeout(() => process.exit(0), 20000);"],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     try {
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      // Until it listens (a fixed pause lost the race on a loaded machine: the connection was refused).
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the pod server did not listen within 10 s')), 10_000);
+        server.stdout.once('data', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       const client = `const s = require('net').connect(${hostPort}, '${to.primaryIp}'); s.on('data', (d) => { process.stdout.write(d); s.end(); }); s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
       return await inNetns(from.namespace, [process.execPath, '-e', client], { timeoutMs: 10_000 });
     } finally {
