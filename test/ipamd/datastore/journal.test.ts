@@ -35,7 +35,7 @@ describe('DurableLog', () => {
       sync: (fd: number) => {
         sink.syncs++;
         onSync();
-        fileSink.sync(fd);
+        return fileSink.sync(fd);
       },
     };
     return sink;

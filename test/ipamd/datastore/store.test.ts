@@ -337,8 +337,8 @@ describe('AddressStore', () => {
     let failNext = false;
     const sink: JournalSink = {
       append: (fd, text) => fileSink.append(fd, text),
-      sync: (fd) => {
-        fileSink.sync(fd);
+      sync: async (fd) => {
+        await fileSink.sync(fd);
         if (failNext) {
           failNext = false;
           throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
