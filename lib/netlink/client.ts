@@ -33,17 +33,20 @@ export interface HelperClientOptions {
   onStderr?(line: string): void;
   /** A helper exited (code or signal), whether or not it held requests. */
   onExit?(how: string): void;
-  /** Most helper processes at once (default 4). */
+  /** Most helper processes at once (default 8). */
   processes?: number;
+  /** A helper other than the first that has been idle this long exits (default 30 s): bursts borrow memory, they do not keep it. */
+  idleMs?: number;
 }
 
 /**
  * Up to `processes` helpers, each serving one batch at a time: a request
- * goes to the least busy, and a new helper starts only when all are busy.
- * Why more than one: the kernel makes the caller of a link deletion wait for
- * the device to be released (an RCU grace period, 10-30 ms), so one helper
- * would queue concurrent DELs behind each other, where separate callers
- * overlap their waits.
+ * goes to the least busy, and a new helper starts only when all are busy;
+ * the extra ones exit after `idleMs` without work (each holds ~6 MB of its
+ * own). Why more than one: the kernel makes the caller of a link deletion
+ * wait for the device to be released (an RCU grace period, 10-30 ms), so one
+ * helper would queue a burst of DELs behind each other, where separate
+ * callers overlap their waits.
  */
 export class NetlinkHelperClient {
   private readonly helpers: HelperProcessChannel[] = [];
@@ -54,7 +57,7 @@ export class NetlinkHelperClient {
     readonly executable: string,
     private readonly options: HelperClientOptions = {},
   ) {
-    this.processes = Math.max(1, options.processes ?? 4);
+    this.processes = Math.max(1, options.processes ?? 8);
   }
 
   /** Runs the segments in order, up to the first that fails; resolves with what became of each segment that ran. */
@@ -67,9 +70,18 @@ export class NetlinkHelperClient {
     let best: HelperProcessChannel | undefined;
     for (const helper of this.helpers) if (!best || helper.inFlight < best.inFlight) best = helper;
     if (best && (best.inFlight === 0 || this.helpers.length >= this.processes)) return best;
-    const helper = new HelperProcessChannel(this.executable, this.options);
+    const spare = this.helpers.length > 0;
+    const helper = new HelperProcessChannel(this.executable, this.options, spare ? () => this.retire(helper) : undefined);
     this.helpers.push(helper);
     return helper;
+  }
+
+  /** A spare helper that stayed idle: it leaves the pool and exits. */
+  private retire(helper: HelperProcessChannel): void {
+    const index = this.helpers.indexOf(helper);
+    if (index < 0 || helper.inFlight > 0) return;
+    this.helpers.splice(index, 1);
+    void helper.close();
   }
 
   /** Ends the helpers (their stdin closes, they exit); later requests fail. */
@@ -84,10 +96,13 @@ class HelperProcessChannel {
   private child: HelperProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly executable: string,
     private readonly options: HelperClientOptions,
+    /** Called once this helper has been idle for `idleMs` (spares only). */
+    private readonly onIdle?: () => void,
   ) {}
 
   get inFlight(): number {
@@ -103,6 +118,7 @@ class HelperProcessChannel {
     }
     const id = this.nextId++;
     const request: HelperRequest = { id, segments };
+    clearTimeout(this.idleTimer);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.holdLoop(child, true);
@@ -151,7 +167,13 @@ class HelperProcessChannel {
     const pending = id === undefined ? undefined : this.pending.get(id);
     if (id === undefined || !pending) return;
     this.pending.delete(id);
-    if (this.pending.size === 0 && this.child) this.holdLoop(this.child, false);
+    if (this.pending.size === 0 && this.child) {
+      this.holdLoop(this.child, false);
+      if (this.onIdle) {
+        this.idleTimer = setTimeout(this.onIdle, this.options.idleMs ?? 30_000);
+        this.idleTimer.unref();
+      }
+    }
     if (reply.error !== undefined) pending.reject(new HelperError(reply.error, false));
     else pending.resolve(reply.results ?? []);
   }
@@ -165,6 +187,7 @@ class HelperProcessChannel {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const child = this.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

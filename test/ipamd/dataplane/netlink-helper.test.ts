@@ -171,6 +171,24 @@ describe('the helper process', () => {
     await expect(ops.run([{ lines: [{ op: { kind: 'link-up', dev: 'lo' } }] }])).rejects.toThrow(/closed/);
   });
 
+  it('spares exit after their idle time; the first helper stays', async () => {
+    const pidFile = join(scratch, `pid-${randomBytes(3).toString('hex')}`);
+    const wrapper = join(scratch, `helper-${randomBytes(3).toString('hex')}.sh`);
+    writeFileSync(wrapper, `#!/bin/sh\necho $$ >> ${pidFile}\nexec ${builtPlugin} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const client = new NetlinkHelperClient(wrapper, { processes: 3, idleMs: 300 });
+    clients.push(client);
+    const ops = new NetlinkLinkOps(client);
+    const host = namespace('host');
+    await Promise.all(Array.from({ length: 12 }, () => ops.run([{ netns: `/var/run/netns/${host}`, lines: [{ op: { kind: 'link-up', dev: 'lo' } }] }])));
+    const [first, ...spares] = readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
+    expect(spares.length).toBeGreaterThanOrEqual(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(spares.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(existsSync(`/proc/${first}`)).toBe(true);
+    await ops.run([{ netns: `/var/run/netns/${host}`, lines: [{ op: { kind: 'link-up', dev: 'lo' } }] }]);
+  });
+
   it('answers a malformed request with an error instead of dying', () => {
     const out = execFileSync(builtPlugin, ['netlink-helper'], { input: 'not json\n{"id":3,"segments":"x"}\n{"id":4,"segments":[]}\n', encoding: 'utf8' });
     expect(out.trim().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual([
