@@ -21,6 +21,9 @@ import { IpamError, isServerErrorCode } from '../../wire/errors.ts';
 import { MAX_LINE_BYTES, type AllocationKey, type IpamService, type Request, type RequestContext, type Response, type WireError } from '../../wire/protocol.ts';
 import { parseRequest } from './validation.ts';
 
+/** Why a connection's work is cancelled when its socket closes (one object: nothing reads its stack). */
+const connectionClosed = new Error('connection closed');
+
 /** The subset of pino's logger the server uses. */
 export interface ApiLogger {
   debug(obj: object, msg?: string): void;
@@ -419,7 +422,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     });
     socket.on('close', () => {
       connections.delete(conn);
-      conn.gone.abort();
+      // A given reason: abort() without one builds a DOMException with a stack trace, on every plugin connection.
+      conn.gone.abort(connectionClosed);
     });
   }
 
