@@ -99,11 +99,16 @@ function destroyAll(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  // Another listener owns the shutdown (the demo, the emulator CLI): it tears
+  // down in order, daemons before their namespaces, and the exit hook still
+  // removes whatever it leaves. Deleting the namespaces here first would pull
+  // them from under that teardown.
+  if (process.listenerCount(signal) > 1) return;
   destroyAll();
-  // Our listener replaced the default action (exit). If nobody else listens,
-  // restore it and re-raise so the process still dies by that signal.
+  // Our listener replaced the default action (exit): restore it and re-raise
+  // so the process still dies by that signal.
   uninstall();
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  process.kill(process.pid, signal);
 }
 
 function install(): void {

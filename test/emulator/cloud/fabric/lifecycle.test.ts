@@ -17,22 +17,25 @@ async function until(what: string, check: () => boolean, timeoutMs = 3000): Prom
 }
 
 /** Starts fixtures/owner.ts (a process owning a box) and reads what it built. */
-async function startOwner(socketPath?: string): Promise<{ pid: number; prefix: string; fabricPids: number[]; exited: Promise<unknown> }> {
+async function startOwner(
+  socketPath?: string,
+  extra: string[] = [],
+): Promise<{ pid: number; prefix: string; fabricPids: number[]; exited: Promise<unknown>; output: () => string }> {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const script = new URL('./fixtures/owner.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, ['--import', tsx, script, ...(socketPath ? [socketPath] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', tsx, script, socketPath ?? '-', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise((resolve) => child.on('exit', resolve));
+  let out = '';
   const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
     });
     child.on('exit', (code) => reject(new Error(`owner exited (${code}): ${err}`)));
   });
-  return { pid: child.pid ?? -1, exited, ...(JSON.parse(line) as { prefix: string; fabricPids: number[] }) };
+  return { pid: child.pid ?? -1, exited, output: () => out, ...(JSON.parse(line) as { prefix: string; fabricPids: number[] }) };
 }
 
 describe('VPC in a box: lifecycle', () => {
@@ -88,6 +91,15 @@ describe('VPC in a box: lifecycle', () => {
     expect(ofPrefix(owner.prefix)).toHaveLength(2);
     process.kill(owner.pid, 'SIGTERM');
     await owner.exited;
+    expect(ofPrefix(owner.prefix)).toEqual([]);
+  });
+
+  it('an owner with its own SIGTERM handler tears down in its own order: the fabric does not pull the namespaces from under it', async () => {
+    const owner = await startOwner(undefined, ['--own-handler']);
+    expect(ofPrefix(owner.prefix)).toHaveLength(2);
+    process.kill(owner.pid, 'SIGTERM');
+    await owner.exited;
+    expect(owner.output()).toContain('{"namespacesAtHandler":2}');
     expect(ofPrefix(owner.prefix)).toEqual([]);
   });
 
