@@ -11,7 +11,10 @@
  *
  * Built into one executable by `npm run build:plugin` (bun build --compile
  * --splitting --bytecode, entry bin/vpc-cni.ts, which also serves as ipamd's
- * netlink helper) as dist/vpc-cni. Start-up is kept lean on purpose, because
+ * netlink helper) as dist/vpc-cni, with bun's autoloading of `.env` and
+ * bunfig.toml off: a plugin the runtime runs as root in whatever directory
+ * must not read configuration from there (nor walk the tree looking for it).
+ * Start-up is kept lean on purpose, because
  * every pod ADD/DEL pays it (and kubelet runs STATUS every 5 s):
  * - this module imports only pure validation code; the command handlers and
  *   DEL's fallback (node:crypto, node:fs, node:child_process) are dynamic
