@@ -25,12 +25,15 @@ RUN npm run build && npm run build:plugin
 
 FROM --platform=linux/amd64 node:26-slim
 # ipamd execs `ip` (links, routes, rules, pod namespaces) and `nft` (SNAT).
-# npm, npx and corepack are not needed at run time: removed.
+# npm, npx, corepack and yarn are not needed at run time, nor Node's C++
+# headers (67 MB, for building native addons): removed.
+# `npm run image` builds the same image without a registry (docs/image.md):
+# it reads this file, so keep to the instructions image/dockerfile.ts knows.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends iproute2 nftables \
   && rm -rf /var/lib/apt/lists/* \
   && rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
-     /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
+     /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* /usr/local/include/node
 # The bundle is self-contained (no node_modules); the source map gives
 # readable stack traces with --enable-source-maps. Its chunks hold what only
 # some nodes load (the other clouds' SDKs, the Kubernetes client).

@@ -3,14 +3,16 @@
 # iproute2 (namespaces, veths, routes), iputils-ping, procps (sysctl),
 # iptables and nftables (SNAT, portmap), the reference CNI plugins
 # (/usr/lib/cni: bandwidth, portmap, ptp, host-local), iperf3, containerd
-# with runc and busybox-static (the e2e runtime and its image), and Go with
-# the CNI reference library (libcni: the bench's runtime).
+# with runc and busybox-static (the e2e runtime and its image), Go with
+# the CNI reference library (libcni: the bench's runtime), and mmdebstrap,
+# umoci and skopeo (`npm run image`: the Debian base, the OCI layout, the
+# image archive).
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
   echo "host-setup: run as root (apt-get, network namespaces)" >&2
   exit 1
 fi
-packages=(iproute2 iputils-ping procps iptables nftables containernetworking-plugins iperf3 containerd runc busybox-static golang-go golang-github-appc-cni-dev)
+packages=(iproute2 iputils-ping procps iptables nftables containernetworking-plugins iperf3 containerd runc busybox-static golang-go golang-github-appc-cni-dev mmdebstrap umoci skopeo)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
