@@ -28,6 +28,18 @@ export const referencePluginDir = '/usr/lib/cni';
 
 export type RunResult = CommandResult;
 
+/**
+ * The Node binary that runs ipamd: VPC_CNI_IPAMD_NODE if set (CI sets the
+ * image's Node, fetched by image/node-binary.ts, so the daemon suites run on
+ * the shipped major), else the Node running the harness.
+ */
+export function ipamdNode(): string {
+  const chosen = process.env.VPC_CNI_IPAMD_NODE;
+  if (!chosen) return process.execPath;
+  if (!existsSync(chosen)) throw new Error(`VPC_CNI_IPAMD_NODE=${chosen}: no such file (npx tsx image/node-binary.ts fetches the image's Node and prints its path)`);
+  return chosen;
+}
+
 /** How long ipamd gets to stop after a signal before SIGKILL (a clean stop takes well under a second). */
 const ipamdStopGraceMs = 5_000;
 /** How long a SIGKILLed ipamd is waited for before teardown carries on without it. */
@@ -73,6 +85,8 @@ export interface ClusterOptions {
   env?: Record<string, string> | ((cluster: EmulatedCluster) => Record<string, string>);
   /** A conflist to use instead of the one ipamd writes (the plugin entry is taken from ipamd's). */
   conflist?: (written: Conflist) => Conflist;
+  /** false: start() leaves ipamd to the caller (daemonset.ts runs it from the image under the node's containerd). */
+  startIpamd?: boolean;
 }
 
 export class EmulatedCluster {
@@ -134,18 +148,18 @@ export class EmulatedCluster {
         ipamdLog: [],
       };
     });
-    await Promise.all(this.nodes.map((node) => this.startIpamd(node)));
+    if (this.options.startIpamd !== false) await Promise.all(this.nodes.map((node) => this.startIpamd(node)));
   }
 
-  /** Starts ipamd in the node's namespace and waits for its conflist (written only when ready). */
-  async startIpamd(node: ClusterNode): Promise<void> {
-    const env = {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+  /**
+   * What the emulator gives ipamd that a real node's environment would: the
+   * cloud's endpoints and credentials, the cluster's name and pod subnets,
+   * and the suites' faster timings. No paths: those are the node's.
+   */
+  emulatorEnv(): Record<string, string> {
+    return {
       ...this.profile.ipamdEnv(this.topology),
       CLUSTER_NAME: 'demo',
-      STATE_DIR: join(node.dir, 'state'),
-      IPAMD_SOCKET: node.socketPath,
-      CNI_CONF_DIR: node.confDir,
       POD_SUBNET_IDS: this.topology.podSubnets[0] ? this.profile.subnetId(this.topology.podSubnets[0]) : '',
       IP_COOLDOWN_PERIOD: '1',
       LOG_LEVEL: 'warn',
@@ -153,10 +167,21 @@ export class EmulatedCluster {
       CLOUD_API_BURST: '100',
       POOL_CHECK_INTERVAL_MS: '200',
       RECONCILE_INTERVAL_SECONDS: '5',
-      METRICS_BIND_ADDRESS: '127.0.0.1:61678',
       ...this.extraEnv,
     };
-    const child = spawn('ip', ['netns', 'exec', node.namespace, process.execPath, ...daemonNodeFlags, join(distDir, 'ipamd.mjs'), 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  }
+
+  /** Starts ipamd in the node's namespace and waits for its conflist (written only when ready). */
+  async startIpamd(node: ClusterNode): Promise<void> {
+    const env = {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      STATE_DIR: join(node.dir, 'state'),
+      IPAMD_SOCKET: node.socketPath,
+      CNI_CONF_DIR: node.confDir,
+      METRICS_BIND_ADDRESS: '127.0.0.1:61678',
+      ...this.emulatorEnv(),
+    };
+    const child = spawn('ip', ['netns', 'exec', node.namespace, ipamdNode(), ...daemonNodeFlags, join(distDir, 'ipamd.mjs'), 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     node.ipamd = child;
     child.once('exit', (code, signal) => {
       if (node.ipamd === child && !this.stopping) {

@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, rename, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { callIpamd } from '../../wire/client.ts';
@@ -59,6 +59,14 @@ export interface Container {
 export interface ContainerdOptions {
   /** The conflist go-cni reads, derived from the one ipamd wrote (default: the seed's bandwidth and portmap chain). */
   conflist?: (written: Conflist) => Conflist;
+  /**
+   * Who puts vpc-cni into /opt/cni/bin and its conflist into
+   * /etc/cni/net.d: the harness (default: dist/vpc-cni and the conflist
+   * ipamd wrote, with `conflist` applied) or the node itself (the
+   * DaemonSet's init container and ipamd, daemonset.ts; then
+   * `adoptConflist` tells this runtime what ipamd wrote).
+   */
+  cniInstalledBy?: 'harness' | 'node';
 }
 
 /** Fails loudly when a package the containerd suites need is missing (test/host-setup.sh installs them). */
@@ -72,7 +80,8 @@ export class NodeContainerd {
   readonly address: string;
   /** The containerd namespace: unique per cluster, and the name of the cgroups runc creates. */
   readonly namespace: string;
-  conflist: Conflist;
+  conflist!: Conflist;
+  private readonly cniInstalledBy: 'harness' | 'node';
   private holder: ChildProcess | undefined;
   private daemon: ChildProcess | undefined;
   private readonly daemonLog: string[] = [];
@@ -86,7 +95,13 @@ export class NodeContainerd {
     this.dir = join(node.dir, 'containerd');
     this.address = join(this.dir, 'containerd.sock');
     this.namespace = `vpc-${cluster.id}`;
-    this.conflist = (options.conflist ?? seedChain)(node.runtime.conflist);
+    this.cniInstalledBy = options.cniInstalledBy ?? 'harness';
+    if (this.cniInstalledBy === 'harness') this.conflist = (options.conflist ?? seedChain)(node.runtime.conflist);
+  }
+
+  /** The conflist the node's ipamd wrote (cniInstalledBy 'node'): what go-cni reads and releaseDetached uses. */
+  adoptConflist(list: Conflist): void {
+    this.conflist = list;
   }
 
   private get holderPid(): number {
@@ -103,9 +118,9 @@ export class NodeContainerd {
   async start(imagePath: string): Promise<void> {
     assertContainerdInstalled();
     for (const path of ['run', 'var-lib', 'opt/cni/bin', 'etc/cni/net.d', 'etc-work', 'net.d', 'root', 'state']) await mkdir(this.view(path), { recursive: true });
-    await symlink(join(distDir, 'vpc-cni'), this.view('opt/cni/bin/vpc-cni'));
+    if (this.cniInstalledBy === 'harness') await symlink(join(distDir, 'vpc-cni'), this.view('opt/cni/bin/vpc-cni'));
     for (const plugin of referencePlugins) await symlink(join(referencePluginDir, plugin), this.view(`opt/cni/bin/${plugin}`));
-    await this.writeConflist(this.conflist);
+    if (this.cniInstalledBy === 'harness') await this.writeConflist(this.conflist);
     await writeFile(join(this.dir, 'config.toml'), this.config());
     await this.startHolder();
     await this.startDaemon();
@@ -151,8 +166,41 @@ export class NodeContainerd {
     });
   }
 
+  /**
+   * A path of the node (its mount namespace: /etc/cni/net.d, /var/run/vpc-cni, ...) as the host reaches it,
+   * through /proc/<holder>/root. Symlinks are followed here, in the node's tree: the kernel would resolve an
+   * absolute one (Debian's /var/run -> /run) against the host's root instead.
+   */
+  nodePath(path: string): string {
+    const root = `/proc/${this.holderPid}/root`;
+    const pending = path.split('/').filter(Boolean);
+    const resolved: string[] = [];
+    for (let hops = 0; pending.length > 0; ) {
+      const part = pending.shift()!;
+      if (part === '.') continue;
+      if (part === '..') {
+        resolved.pop();
+        continue;
+      }
+      const candidate = join(root, ...resolved, part);
+      let target: string | undefined;
+      try {
+        target = lstatSync(candidate).isSymbolicLink() ? readlinkSync(candidate) : undefined;
+      } catch {
+        // Not there (yet): the rest is taken as written.
+      }
+      if (target === undefined) resolved.push(part);
+      else {
+        if (++hops > 40) throw new Error(`${path} in ${this.node.instanceId}: too many symlinks`);
+        if (target.startsWith('/')) resolved.length = 0;
+        pending.unshift(...target.split('/').filter(Boolean));
+      }
+    }
+    return join(root, ...resolved);
+  }
+
   /** Runs a program in the node: its network namespace and its mount namespace. */
-  private inNode(argv: string[]): string[] {
+  inNode(argv: string[]): string[] {
     return ['nsenter', `--target=${this.holderPid}`, '--mount', '--net', '--', ...argv];
   }
 
@@ -282,7 +330,8 @@ export class NodeContainerd {
     for (let tries = 0; tries < 50 && (await this.tasks()).get(container.name)?.status === 'RUNNING'; tries++) await sleep(100);
     await this.ctr(['tasks', 'delete', container.name]);
     await this.ctr(['containers', 'delete', container.name]);
-    const runtime = new Runtime(this.conflist, { pluginDirs: [distDir, referencePluginDir], hostNamespace: this.node.namespace });
+    const pluginDir = this.cniInstalledBy === 'node' ? this.nodePath('/opt/cni/bin') : distDir;
+    const runtime = new Runtime(this.conflist, { pluginDirs: [pluginDir, referencePluginDir], hostNamespace: this.node.namespace });
     await runtime.del({ containerId: container.cniContainerId, netns: '', ifName: 'eth0' });
     this.containers.delete(container.name);
   }

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, openSync, closeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { ipamdNode } from '../../emulator/cluster/cluster.ts';
 import { EVENT_FD, type ChildEvent, type ChildTuning } from './child-protocol.ts';
 
 export class DaemonProcess {
@@ -26,7 +27,8 @@ export class DaemonProcess {
     const log = openSync(logPath, 'a');
     const stdio: Array<'pipe' | number> = ['pipe', log, log];
     stdio[EVENT_FD] = 'pipe';
-    this.child = spawn(process.execPath, [bundle, JSON.stringify(tuning)], { stdio, env });
+    // The Node the emulated cluster runs ipamd on (VPC_CNI_IPAMD_NODE: the image's, in CI).
+    this.child = spawn(ipamdNode(), [bundle, JSON.stringify(tuning)], { stdio, env });
     closeSync(log);
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code) => {

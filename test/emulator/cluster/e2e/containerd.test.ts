@@ -9,14 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedCluster, inNetns } from '../../../../emulator/cluster/cluster.ts';
 import { assertContainerdInstalled, seedChain, startContainerd, type Container, type NodeContainerd } from '../../../../emulator/cluster/containerd.ts';
 import { e2eClouds } from './clouds.ts';
-
-const forever = ['sleep', '3600'];
-
-/** Ping from inside a container with its own busybox; the first packet may wait for neighbour resolution. */
-async function reaches(on: NodeContainerd, from: Container, to: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 3; attempt++) if ((await on.exec(from, ['ping', '-c', '1', '-W', '2', to])).code === 0) return true;
-  return false;
-}
+import { expectReachAcrossNodesAndRelease, forever, reaches } from './containers.ts';
 
 describe.sequential.each(e2eClouds)('containerd runs containers networked by vpc-cni through go-cni (%s)', (cloud) => {
   let cluster: EmulatedCluster;
@@ -35,26 +28,8 @@ describe.sequential.each(e2eClouds)('containerd runs containers networked by vpc
 
   afterAll(() => cluster?.teardown(), 120_000);
 
-  const inVpc = (ip: string): boolean => cluster.emulator.model.listInterfaces().some((nic) => nic.primaryIp === ip || nic.secondaryIps.includes(ip));
-
   it('containers on two nodes reach each other by VPC address, and deleting one releases its address', async () => {
-    const before = [await first.assigned(), await second.assigned()];
-    const a = await first.runContainer('reach-a', forever);
-    const b = await second.runContainer('reach-b', forever);
-    expect(inVpc(a.ip), a.ip).toBe(true);
-    expect(inVpc(b.ip), b.ip).toBe(true);
-    expect([await first.assigned(), await second.assigned()]).toEqual([before[0]! + 1, before[1]! + 1]);
-    expect(await reaches(first, a, b.ip), `${a.ip} -> ${b.ip}`).toBe(true);
-    expect(await reaches(second, b, a.ip), `${b.ip} -> ${a.ip}`).toBe(true);
-    expect(await reaches(first, a, second.node.primaryIp), `${a.ip} -> node ${second.node.primaryIp}`).toBe(true);
-
-    // ctr's go-cni runs DEL once the task is gone; ipamd takes the address back and the veth goes.
-    await first.deleteContainer(a);
-    await second.deleteContainer(b);
-    expect([await first.assigned(), await second.assigned()]).toEqual(before);
-    expect(await first.hostVethExists(a)).toBe(false);
-    expect(await second.hostVethExists(b)).toBe(false);
-    expect((await first.tasks()).has(a.name)).toBe(false);
+    await expectReachAcrossNodesAndRelease(cluster, first, second);
   }, 120_000);
 
   it("the seed's bandwidth and portmap chain works under go-cni: a rate-limited hostPort", async () => {
