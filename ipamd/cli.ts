@@ -33,7 +33,7 @@ async function run(): Promise<void> {
   const logger: Logger = createLogger(config.logging.level);
   for (const warning of config.warnings) logger.warn(warning);
   const metrics = new Metrics();
-  const linkOps = await linkOpsFor(config.netlinkHelper, new URL('./vpc-cni', import.meta.url), logger).catch((err: Error): never => {
+  const linkOps = await linkOpsFor(config.netlinkHelper, new URL('./vpc-cni', import.meta.url), logger, metrics).catch((err: Error): never => {
     process.stderr.write(`vpc-cni-ipamd: invalid configuration:\n${err.message}\n`);
     process.exit(2);
   });

@@ -24,6 +24,8 @@ export class Metrics {
   private readonly throttles = new Counter({ name: 'vpccni_cloud_api_throttled_total', help: 'Cloud API calls the cloud throttled, by action', labelNames: ['action'] as const, registers: [this.registry] });
   private readonly reconciles = new Counter({ name: 'vpccni_reconcile_runs_total', help: 'Reconcile runs with the cloud, by result', labelNames: ['result'] as const, registers: [this.registry] });
   private readonly leaked = new Counter({ name: 'vpccni_leaked_interfaces_deleted_total', help: 'Leaked interfaces of this cluster deleted', registers: [this.registry] });
+  private readonly linkExecutor = new Gauge({ name: 'vpccni_pod_link_executor', help: "1 for what changes the pods' links: the netlink helper or ip execs", labelNames: ['kind'] as const, registers: [this.registry] });
+  private readonly helperExits = new Counter({ name: 'vpccni_netlink_helper_exits_total', help: 'Netlink helper processes that ended, by reason (asked: a spare retired when idle, or ipamd stopping; unexpected: it died, and the next request starts another)', labelNames: ['reason'] as const, registers: [this.registry] });
 
   constructor(withProcessMetrics = true) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'vpccni_' });
@@ -60,6 +62,14 @@ export class Metrics {
 
   leakedDeleted(count: number): void {
     this.leaked.inc(count);
+  }
+
+  podLinkExecutor(kind: 'netlink' | 'ip'): void {
+    for (const candidate of ['netlink', 'ip'] as const) this.linkExecutor.set({ kind: candidate }, candidate === kind ? 1 : 0);
+  }
+
+  netlinkHelperExited(reason: 'asked' | 'unexpected'): void {
+    this.helperExits.inc({ reason });
   }
 
   /** Calls per action and outcome so far (for the status output and tests). */

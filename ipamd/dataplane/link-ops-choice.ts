@@ -2,6 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NetlinkHelperClient } from '../../lib/netlink/client.ts';
 import type { Logger } from '../common/logger.ts';
+import type { Metrics } from '../common/metrics.ts';
 import { IpLinkOps, NetlinkLinkOps, type LinkOps } from './link-ops.ts';
 
 /**
@@ -12,13 +13,19 @@ import { IpLinkOps, NetlinkLinkOps, type LinkOps } from './link-ops.ts';
  * variable). The helper is started and probed with an empty batch at start,
  * so the first pod does not wait for it.
  */
-export async function linkOpsFor(choice: string, besideBundle: URL, logger: Logger): Promise<LinkOps> {
+export async function linkOpsFor(choice: string, besideBundle: URL, logger: Logger, metrics: Metrics): Promise<LinkOps> {
+  const chosen = await choose(choice, besideBundle, logger, metrics);
+  metrics.podLinkExecutor(chosen.kind);
+  return chosen;
+}
+
+async function choose(choice: string, besideBundle: URL, logger: Logger, metrics: Metrics): Promise<LinkOps> {
   if (choice === 'off') {
     logger.info('pod links through ip (NETLINK_HELPER=off)');
     return new IpLinkOps();
   }
   const path = choice === 'auto' ? fileURLToPath(besideBundle) : choice;
-  const client = helperClient(path, logger);
+  const client = helperClient(path, logger, metrics);
   const problem = await probe(path, client);
   if (problem === undefined) {
     logger.info({ helper: path }, 'pod links through the netlink helper');
@@ -30,10 +37,14 @@ export async function linkOpsFor(choice: string, besideBundle: URL, logger: Logg
   return new IpLinkOps();
 }
 
-function helperClient(path: string, logger: Logger): NetlinkHelperClient {
+function helperClient(path: string, logger: Logger, metrics: Metrics): NetlinkHelperClient {
   return new NetlinkHelperClient(path, {
     onStderr: (line) => logger.warn({ helper: path, line }, 'netlink helper'),
-    onExit: (how) => logger.debug({ helper: path, how }, 'netlink helper ended'),
+    onExit: (how, asked) => {
+      metrics.netlinkHelperExited(asked ? 'asked' : 'unexpected');
+      if (asked) logger.debug({ helper: path, how }, 'netlink helper ended');
+      else logger.warn({ helper: path, how }, 'a netlink helper died; the next request starts another');
+    },
   });
 }
 

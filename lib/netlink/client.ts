@@ -31,8 +31,8 @@ type HelperProcess = ChildProcessByStdio<Writable, Readable, Readable>;
 export interface HelperClientOptions {
   /** Each line a helper writes to stderr. */
   onStderr?(line: string): void;
-  /** A helper exited (code or signal), whether or not it held requests. */
-  onExit?(how: string): void;
+  /** A helper exited: `how` is its code or signal; `asked` when we ended it (closed, or a spare retired idle). */
+  onExit?(how: string, asked: boolean): void;
   /** Most helper processes at once (default 8). */
   processes?: number;
   /** A helper other than the first that has been idle this long exits (default 30 s): bursts borrow memory, they do not keep it. */
@@ -97,6 +97,7 @@ class HelperProcessChannel {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private idleTimer: NodeJS.Timeout | undefined;
+  private closing = false;
 
   constructor(
     private readonly executable: string,
@@ -134,7 +135,7 @@ class HelperProcessChannel {
     child.on('close', (code, signal) => {
       const how = signal ? `signal ${signal}` : `exit ${code}`;
       this.fail(child, `the netlink helper exited (${how}) while holding the request`, true);
-      this.options.onExit?.(how);
+      this.options.onExit?.(how, this.closing);
     });
     child.stdin.on('error', () => undefined); // a dead helper: 'close' reports it
     createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (text) => this.answer(text));
@@ -188,6 +189,7 @@ class HelperProcessChannel {
 
   async close(): Promise<void> {
     clearTimeout(this.idleTimer);
+    this.closing = true;
     const child = this.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
