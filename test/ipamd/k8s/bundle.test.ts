@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { FakeApiServer } from './fake-apiserver.ts';
 import { nodeName, nodeObject, waitFor } from './helpers.ts';
+import { ipamdNode } from '../../../emulator/cluster/cluster.ts';
 
 const bundle = fileURLToPath(new URL('../../../dist/ipamd.mjs', import.meta.url));
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -28,7 +29,8 @@ it('the bundled daemon reaches the API server with the kubeconfig it is given', 
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const kubeconfig = await api.writeKubeconfig(dir);
   let stderr = '';
-  const child = spawn(process.execPath, [bundle, 'run'], {
+  // On the Node that ships (VPC_CNI_IPAMD_NODE in CI), as the torture and the e2e run ipamd.
+  const child = spawn(ipamdNode(), [bundle, 'run'], {
     env: {
       PATH: process.env.PATH ?? '',
       KUBECONFIG: kubeconfig,

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capFor, computeMaxPods, type MaxPodsInput } from '../../../ipamd/k8s/max-pods.ts';
 import { maxPodsFor } from '../../../ipamd/k8s/max-pods-command.ts';
+import { ipamdNode } from '../../../emulator/cluster/cluster.ts';
 
 const run = promisify(execFile);
 const aws = { maxInterfaces: 3, ipv4PerInterface: 10, supportsPrefixes: true, prefixLength: 28, hotAttach: true };
@@ -58,7 +59,7 @@ describe('vpc-cni-ipamd max-pods, from the bundle', () => {
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-  const cli = (...args: string[]) => run(process.execPath, [join(dir, 'ipamd.mjs'), 'max-pods', ...args], { cwd: dir, timeout: 20_000 });
+  const cli = (...args: string[]) => run(ipamdNode(), [join(dir, 'ipamd.mjs'), 'max-pods', ...args], { cwd: dir, timeout: 20_000 });
 
   // Each run of the bundle costs a second or so of start-up: a few, side by side.
   it('prints the value for kubelet, explains it, and fails clearly on bad input', async () => {
